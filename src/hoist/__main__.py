@@ -1,0 +1,3 @@
+from hoist.cli.main import main
+
+raise SystemExit(main())

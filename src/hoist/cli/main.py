@@ -1,0 +1,79 @@
+"""Entry point: builds the parser from the command modules, maps errors to exit codes.
+
+Each command module exposes ``register(subparsers)`` which adds its parser and
+sets ``handler`` to a function ``(args) -> int``. Command modules import heavy
+machinery inside their handlers so that ``hoist --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from hoist.errors import DockerfileError, HoistError
+
+COMMAND_MODULES = ("hoist.cli.images",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hoist", description="Build container images from Dockerfiles, without a daemon."
+    )
+    parser.add_argument("--root", help="store directory (default: $HOIST_ROOT or /var/lib/hoist)")
+    parser.add_argument("--version", action="version", version=_version())
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def _version() -> str:
+    from hoist import __version__
+
+    return f"hoist {__version__}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(handler(args) or 0)
+    except HoistError as exc:
+        report_error(exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("hoist: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 141
+    except Exception as exc:  # the last line of defence: no traceback for users
+        if os.environ.get("HOIST_DEBUG"):
+            raise
+        print(f"hoist: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print("hint: run again with HOIST_DEBUG=1 for a traceback, and report it", file=sys.stderr)
+        return 70
+
+
+def report_error(exc: HoistError) -> None:
+    """Print a HoistError as a diagnostic on stderr."""
+    if os.environ.get("HOIST_DEBUG"):
+        import traceback
+
+        traceback.print_exception(exc, file=sys.stderr)
+    if isinstance(exc, DockerfileError):
+        try:
+            from hoist.dockerfile.diagnostics import render
+        except ImportError:
+            pass
+        else:
+            print(render(exc), file=sys.stderr)
+            return
+    print(f"hoist: error: {exc.message}", file=sys.stderr)
+    if exc.hint:
+        print(f"hint: {exc.hint}", file=sys.stderr)

@@ -1,0 +1,16 @@
+"""Where something came from in a Dockerfile."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRange:
+    """1-based, inclusive line range of an instruction in its Dockerfile."""
+
+    start: int
+    end: int
+
+    def __str__(self) -> str:
+        return str(self.start) if self.start == self.end else f"{self.start}-{self.end}"
