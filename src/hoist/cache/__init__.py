@@ -1,0 +1,1 @@
+"""The build cache: content-based step keys that keep their components."""

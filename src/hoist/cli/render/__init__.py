@@ -1,0 +1,43 @@
+"""Renderers of build events: classic, plain, tty, json and quiet.
+
+``make_renderer(mode, stream)`` returns an object with ``emit(event)`` and
+``close()``. ``auto`` picks ``tty`` on a terminal and ``classic`` otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from hoist.build.events import Event
+
+
+class Renderer:
+    def emit(self, event: Event) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+def make_renderer(mode: str, stream: TextIO, *, quiet: bool = False) -> Renderer:
+    if quiet:
+        from hoist.cli.render.quiet import QuietRenderer
+
+        return QuietRenderer(stream)
+    if mode == "auto":
+        mode = "tty" if stream.isatty() else "classic"
+    if mode == "classic":
+        from hoist.cli.render.classic import ClassicRenderer
+
+        return ClassicRenderer(stream)
+    if mode == "plain":
+        from hoist.cli.render.plain import PlainRenderer
+
+        return PlainRenderer(stream)
+    if mode == "json":
+        from hoist.cli.render.jsonl import JsonRenderer
+
+        return JsonRenderer(stream)
+    from hoist.cli.render.tty import TtyRenderer
+
+    return TtyRenderer(stream)

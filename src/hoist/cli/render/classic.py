@@ -1,0 +1,63 @@
+"""The classic builder's output, line for line.
+
+Step 2/6 : WORKDIR /usr/app
+ ---> Running in 3a4b81250301
+Removing intermediate container 3a4b81250301
+ ---> 8985045f8548
+Successfully built 8985045f8548
+Successfully tagged hello:latest
+"""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from hoist.build import events as ev
+from hoist.cli.render import Renderer
+
+
+def short_id(image_id: str) -> str:
+    return image_id.removeprefix("sha256:")[:12]
+
+
+class ClassicRenderer(Renderer):
+    def __init__(self, stream: TextIO) -> None:
+        self._out = stream
+        self._open_line = False
+
+    def _line(self, text: str) -> None:
+        self._end_partial()
+        self._out.write(text + "\n")
+        self._out.flush()
+
+    def _end_partial(self) -> None:
+        if self._open_line:
+            self._out.write("\n")
+            self._open_line = False
+
+    def emit(self, event: ev.Event) -> None:
+        match event:
+            case ev.StepStarted(step=step):
+                self._line(f"Step {step.number}/{step.total} : {step.text}")
+            case ev.StepCached():
+                self._line(" ---> Using cache")
+            case ev.ContainerStarted(container_id=cid):
+                self._line(f" ---> Running in {cid[:12]}")
+            case ev.StepOutput(data=data):
+                self._output(data)
+            case ev.ContainerRemoved(container_id=cid):
+                self._line(f"Removing intermediate container {cid[:12]}")
+            case ev.StepDone(image_id=image_id):
+                self._line(f" ---> {short_id(image_id)}")
+            case ev.BuildWarning(message=message):
+                self._line(f"[WARNING]: {message}")
+            case ev.BuildDone(image_id=image_id, tags=tags):
+                self._line(f"Successfully built {short_id(image_id)}")
+                for tag in tags:
+                    self._line(f"Successfully tagged {tag}")
+
+    def _output(self, data: bytes) -> None:
+        text = data.decode("utf-8", errors="replace")
+        self._out.write(text)
+        self._open_line = not text.endswith("\n")
+        self._out.flush()

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from hoist.cache.key import base_key, canonical_json, explain_miss, step_key
+
+
+def test_canonical_json_is_order_independent() -> None:
+    assert canonical_json({"b": 1, "a": [1, "é"]}) == canonical_json({"a": [1, "é"], "b": 1})
+    assert canonical_json({"a": 1}) == b'{"a":1}'
+
+
+def test_key_changes_with_each_component() -> None:
+    parent = base_key("sha256:" + "1" * 64, "linux/amd64")
+    instr = {"kind": "RUN", "args": ["sh", "-c", "echo hi"]}
+    key = step_key(parent, instr, build_args={"A": "1"})
+    assert key == step_key(parent, dict(instr), build_args={"A": "1"})
+    assert key.digest != step_key(parent, instr, build_args={"A": "2"}).digest
+    assert key.digest != step_key(parent, {**instr, "args": ["x"]}, build_args={"A": "1"}).digest
+    other_parent = base_key("sha256:" + "2" * 64, "linux/amd64")
+    assert key.digest != step_key(other_parent, instr, build_args={"A": "1"}).digest
+    with_source = step_key(
+        parent, instr, build_args={"A": "1"}, sources=[{"path": "a", "sum": "x"}]
+    )
+    assert key.digest != with_source.digest
+
+
+def test_explain_miss_names_what_changed() -> None:
+    parent = base_key("sha256:" + "1" * 64, "linux/amd64")
+    old = step_key(
+        parent, {"kind": "COPY"}, build_args={"V": "1"}, sources=[{"path": "a", "sum": "1"}]
+    )
+    new = step_key(
+        parent, {"kind": "COPY"}, build_args={"V": "2"}, sources=[{"path": "a", "sum": "2"}]
+    )
+    reason = explain_miss(new.components, old.components)
+    assert "build arg changed: V" in reason
+    assert "source changed: a" in reason
+    assert explain_miss(new.components, None) == "no earlier build of this step"

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import io
+import json
+
+from hoist.build import events as ev
+from hoist.cli.render import make_renderer
+
+ID1 = "sha256:" + "8985045f8548" + "0" * 52
+ID2 = "sha256:" + "1b2c3d4e5f60" + "0" * 52
+
+
+def _step(n: int, text: str) -> ev.StepRef:
+    return ev.StepRef(n, 3, "0", n, 3, text, n)
+
+
+def _events() -> list[ev.Event]:
+    s1, s2, s3 = _step(1, "FROM busybox"), _step(2, "RUN echo hi"), _step(3, 'CMD ["sh"]')
+    return [
+        ev.BuildStarted(3, ("0",)),
+        ev.StepStarted(s1),
+        ev.StepDone(s1, ID1, cached=False, seconds=0.0),
+        ev.StepStarted(s2),
+        ev.ContainerStarted(s2, "3a4b81250301" + "f" * 52),
+        ev.StepOutput(s2, "stdout", b"hi\n"),
+        ev.ContainerRemoved(s2, "3a4b81250301" + "f" * 52),
+        ev.StepDone(s2, ID2, cached=False, seconds=0.1),
+        ev.StepStarted(s3),
+        ev.StepCached(s3, ID2),
+        ev.StepDone(s3, ID2, cached=True, seconds=0.0),
+        ev.BuildDone(ID2, ("hello:latest",)),
+    ]
+
+
+def _render(mode: str, quiet: bool = False) -> str:
+    out = io.StringIO()
+    renderer = make_renderer(mode, out, quiet=quiet)
+    for event in _events():
+        renderer.emit(event)
+    renderer.close()
+    return out.getvalue()
+
+
+def test_classic_shape() -> None:
+    assert _render("classic").splitlines() == [
+        "Step 1/3 : FROM busybox",
+        " ---> 8985045f8548",
+        "Step 2/3 : RUN echo hi",
+        " ---> Running in 3a4b81250301",
+        "hi",
+        "Removing intermediate container 3a4b81250301",
+        " ---> 1b2c3d4e5f60",
+        'Step 3/3 : CMD ["sh"]',
+        " ---> Using cache",
+        " ---> 1b2c3d4e5f60",
+        "Successfully built 1b2c3d4e5f60",
+        "Successfully tagged hello:latest",
+    ]
+
+
+def test_plain_shape() -> None:
+    text = _render("plain")
+    assert "#2 [2/3] RUN echo hi\n" in text
+    assert '#3 [3/3] CMD ["sh"]\n#3 CACHED\n' in text
+    assert any(line.startswith("#2 ") and line.endswith(" hi") for line in text.splitlines())
+    assert "#2 DONE 0.1s" in text
+
+
+def test_json_lines_parse() -> None:
+    lines = [json.loads(line) for line in _render("json").splitlines()]
+    assert [line["event"] for line in lines][:3] == ["build-started", "step-started", "step-done"]
+    output = next(line for line in lines if line["event"] == "step-output")
+    assert output["data"] == "hi\n" and output["step"]["number"] == 2
+
+
+def test_quiet_prints_only_the_id() -> None:
+    assert _render("classic", quiet=True) == ID2 + "\n"
+
+
+def test_tty_renders_without_a_terminal() -> None:
+    text = _render("tty")
+    assert "RUN echo hi" in text and "CACHED" in text
