@@ -3,7 +3,7 @@ from __future__ import annotations
 import io
 import json
 
-from hoist.build import events as ev
+from hoist.builder import events as ev
 from hoist.cli.render import make_renderer
 
 ID1 = "sha256:" + "8985045f8548" + "0" * 52

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from hoist.build.events import Event
+from hoist.builder.events import Event
 
 
 class Renderer:

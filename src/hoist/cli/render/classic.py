@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from hoist.build import events as ev
+from hoist.builder import events as ev
 from hoist.cli.render import Renderer
 
 

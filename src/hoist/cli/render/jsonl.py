@@ -15,7 +15,7 @@ import json
 import time
 from typing import Any, TextIO
 
-from hoist.build import events as ev
+from hoist.builder import events as ev
 from hoist.cli.render import Renderer
 
 

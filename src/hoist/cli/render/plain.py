@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import TextIO
 
-from hoist.build import events as ev
+from hoist.builder import events as ev
 from hoist.cli.render import Renderer
 
 

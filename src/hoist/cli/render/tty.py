@@ -16,7 +16,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.text import Text
 
-from hoist.build import events as ev
+from hoist.builder import events as ev
 from hoist.cli.render import Renderer
 from hoist.cli.render.plain import vertex_name
 
