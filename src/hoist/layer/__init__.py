@@ -1,0 +1,1 @@
+"""Layers: change detection, the deterministic tar writer, safe extraction and codecs."""
