@@ -1,0 +1,281 @@
+"""The OCI runtime adapter: crun (default) or runc, driven through a bundle.
+
+:meth:`OciRuntime.run` writes a bundle under ``state_dir/<container id>``
+(``owner.json`` first, so recovery can find it; then the ``etc`` files and
+``config.json``), runs the container in the foreground, streams its output
+live, and always deletes the container, the mount stubs it created in the
+rootfs and the bundle — on success, on failure, and on SIGINT/SIGTERM, which
+kill the container's whole pid namespace and then surface as
+:class:`ContainerInterrupted` (exit status 128 + signal).
+
+The runtime process starts in its own session (a terminal's ^C reaches hoist
+only, which then kills the container deliberately), with stdin from
+/dev/null and ``close_fds``: the container starts with fds 0-2 only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import resource
+import secrets
+import selectors
+import shutil
+import signal
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import IO, Literal
+
+from hoist.errors import ContainerError
+from hoist.runtime import stubs
+from hoist.runtime.owner import write_record
+from hoist.runtime.spec import ProcessSpec, Rlimit, build_config, mount_destinations
+
+RuntimeName = Literal["crun", "runc"]
+OutputCallback = Callable[[str, bytes], None]
+"""Called with ``("stdout" | "stderr", chunk)`` as the container writes."""
+
+_CGROUP2_CONTROLLERS = Path("/sys/fs/cgroup/unified/cgroup.controllers")
+
+
+class ContainerInterrupted(ContainerError):
+    """hoist got SIGINT or SIGTERM while a container ran; it was killed and removed."""
+
+    code = "interrupted"
+
+    def __init__(self, signum: int) -> None:
+        name = signal.Signals(signum).name
+        super().__init__(f"running container: interrupted by {name}")
+        self.signum = signum
+        self.exit_code = 128 + signum
+
+
+@dataclass(frozen=True, slots=True)
+class RunRequest:
+    """One foreground container run.
+
+    ``rootfs`` is the mounted, writable root; ``state_dir`` the directory
+    (under the store root) holding bundles. ``output`` None means the
+    container writes straight to hoist's own stdout/stderr.
+    """
+
+    process: ProcessSpec
+    rootfs: Path
+    state_dir: Path
+    output: OutputCallback | None = None
+    hosts: str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+    resolv_conf: str | None = None
+    container_id: str = ""
+
+
+class OciRuntime:
+    """A crun or runc binary. Construct with ``OciRuntime("runc")`` for runc."""
+
+    def __init__(self, name: RuntimeName = "crun") -> None:
+        if name not in ("crun", "runc"):
+            raise ContainerError(f"choosing the OCI runtime: unknown runtime {name!r}",
+                                 hint="use crun or runc")
+        binary = shutil.which(name)
+        if binary is None:
+            raise ContainerError(f"starting a container: {name} is not installed",
+                                 hint=f"install the Debian package {name} (make deps)")
+        self.name: RuntimeName = name
+        self.binary = binary
+
+    def command(self, *args: str) -> list[str]:
+        """The argv running this runtime with ``args``, host quirks included."""
+        if self.name == "crun" and _hybrid_cgroups_with_v2_controllers():
+            # crun 1.8 refuses hybrid hosts whose cgroup2 tree holds controllers;
+            # hoist uses no cgroup limits, so hide them in a private mount namespace
+            shim = f"mount --bind /dev/null {_CGROUP2_CONTROLLERS} && exec \"$@\""
+            return ["unshare", "--mount", "--propagation", "slave", "--", "/bin/sh", "-c",
+                    shim, "sh", self.binary, "--cgroup-manager=disabled", *args]
+        return [self.binary, *args]
+
+    def run(self, request: RunRequest) -> int:
+        """Run the container to completion; return its exit status.
+
+        A process killed by a signal reports 128 + signal, like a shell.
+
+        Raises:
+            ContainerError: the runtime failed to create or start the container.
+            ContainerInterrupted: SIGINT/SIGTERM arrived; everything was cleaned up.
+        """
+        cid = request.container_id or new_container_id()
+        bundle = request.state_dir / cid
+        with _interruptible() as interrupted:
+            try:
+                config = self._write_bundle(request, bundle, cid)
+                missing = stubs.find_missing(request.rootfs, mount_destinations(config))
+                try:
+                    status = self._run_foreground(request, bundle, cid)
+                finally:
+                    with _signals_blocked():
+                        self.kill_and_delete(cid)
+                        stubs.remove_stubs(request.rootfs, missing)
+            finally:
+                with _signals_blocked():
+                    shutil.rmtree(bundle, ignore_errors=True)
+        if interrupted:
+            raise ContainerInterrupted(interrupted[0])
+        return status
+
+    def kill_and_delete(self, cid: str) -> None:
+        """Kill every process of container ``cid`` and delete it; idempotent."""
+        for args in (("kill", cid, "KILL"), ("delete", "--force", cid)):
+            subprocess.run(self.command(*args), stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+
+    def _write_bundle(self, request: RunRequest, bundle: Path, cid: str) -> dict[str, object]:
+        try:
+            request.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            bundle.mkdir(mode=0o700)
+            write_record(bundle, {"kind": "container", "runtime": self.name, "id": cid})
+            etc = bundle / "etc"
+            etc.mkdir()
+            (etc / "hosts").write_text(request.hosts)
+            (etc / "hostname").write_text(request.process.hostname + "\n")
+            (etc / "resolv.conf").write_text(_resolv_conf(request))
+            process = replace(request.process, rlimits=clamp_rlimits(request.process.rlimits))
+            config = build_config(process, str(request.rootfs), str(bundle))
+            (bundle / "config.json").write_text(json.dumps(config, indent=1))
+        except OSError as exc:
+            raise ContainerError(f"writing the OCI bundle {bundle}: {exc.strerror}") from exc
+        return config
+
+    def _run_foreground(self, request: RunRequest, bundle: Path, cid: str) -> int:
+        pipe = subprocess.PIPE if request.output else None
+        argv = self.command("run", "--bundle", str(bundle), cid)
+        try:
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=pipe, stderr=pipe,
+                                    close_fds=True, start_new_session=True, cwd=bundle)
+        except OSError as exc:
+            raise ContainerError(f"starting {self.name}: {exc.strerror}") from exc
+        try:
+            if request.output is not None:
+                _pump(proc, request.output)
+            status = proc.wait()
+        finally:
+            if proc.poll() is None:
+                self.kill_and_delete(cid)
+                proc.wait()
+        return 128 - status if status < 0 else status
+
+
+def new_container_id() -> str:
+    """A fresh container id, recognisable as hoist's in ``crun list``."""
+    return f"hoist-{secrets.token_hex(8)}"
+
+
+def clamp_rlimits(rlimits: tuple[Rlimit, ...]) -> tuple[Rlimit, ...]:
+    """Lower limits above hoist's own hard limit when raising them is not allowed.
+
+    Without CAP_SYS_RESOURCE the runtime cannot raise a hard limit and would
+    fail to start the container; Docker's daemon has the capability, hoist
+    run in a restricted container may not.
+    """
+    if _has_cap_sys_resource():
+        return rlimits
+    clamped = []
+    for limit in rlimits:
+        _soft, hard = resource.getrlimit(getattr(resource, limit.type))
+        if hard != resource.RLIM_INFINITY and limit.hard > hard:
+            limit = Rlimit(limit.type, min(limit.soft, hard), hard)
+        clamped.append(limit)
+    return tuple(clamped)
+
+
+def _has_cap_sys_resource() -> bool:
+    cap_sys_resource = 24
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("CapEff:"):
+                return bool(int(line.split()[1], 16) >> cap_sys_resource & 1)
+    return False
+
+
+def _hybrid_cgroups_with_v2_controllers() -> bool:
+    try:
+        return bool(_CGROUP2_CONTROLLERS.read_text().strip())
+    except OSError:
+        return False
+
+
+def _resolv_conf(request: RunRequest) -> str:
+    if request.resolv_conf is not None:
+        return request.resolv_conf
+    if request.process.network == "none":
+        return ""
+    try:
+        text = Path("/etc/resolv.conf").read_text()
+    except OSError:
+        return ""
+    # a loopback resolver on the host is unreachable from the container's view
+    lines = [ln for ln in text.splitlines() if not ln.strip().startswith("nameserver 127.")]
+    return "\n".join(lines) + "\n"
+
+
+def _pump(proc: subprocess.Popen[bytes], output: OutputCallback) -> None:
+    streams: dict[IO[bytes], str] = {}
+    if proc.stdout is not None:
+        streams[proc.stdout] = "stdout"
+    if proc.stderr is not None:
+        streams[proc.stderr] = "stderr"
+    with selectors.DefaultSelector() as sel:
+        for stream, name in streams.items():
+            sel.register(stream, selectors.EVENT_READ, name)
+        while sel.get_map():
+            for key, _ in sel.select():
+                chunk = os.read(key.fd, 65536)
+                if not chunk:
+                    sel.unregister(key.fileobj)
+                    continue
+                output(key.data, chunk)
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[list[int]]:
+    """Turn SIGINT/SIGTERM into an exception while a container runs.
+
+    Yields a list that receives the signal number; the exception unwinds the
+    run (whose ``finally`` blocks kill and clean up) and is swallowed here so
+    the caller can raise :class:`ContainerInterrupted` after cleanup.
+    """
+    got: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield got
+        return
+
+    def handler(signum: int, _frame: object) -> None:
+        got.append(signum)
+        raise _Interrupt
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield got
+    except _Interrupt:
+        pass
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+class _Interrupt(BaseException):
+    """Raised by the signal handler; never escapes :func:`_interruptible`."""
+
+
+@contextlib.contextmanager
+def _signals_blocked() -> Iterator[None]:
+    """Cleanup must finish: hold SIGINT/SIGTERM until it has."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
