@@ -1,0 +1,113 @@
+"""The overlayfs snapshotter: lowers are the layer dirs, a fresh upper takes the writes.
+
+The lowerdir option lists short relative names (``l/0``, ``l/1``, … symlinks
+to the layer dirs) and the mount runs from the snapshot dir, so an image of
+hundreds of layers stays under the kernel's one-page mount-option limit.
+``redirect_dir`` and ``metacopy`` are off so the upper dir always holds full
+copies that the diff can turn into a layer by BuildKit's rules; ``index`` is
+off because lowers are shared between many mounts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from hoist.errors import SnapshotError
+from hoist.snapshot.base import delete_tree, new_snapshot_dir
+from hoist.snapshot.mounts import is_mounted, mount_overlay, unmount
+
+FEATURE_OPTIONS = "index=off,redirect_dir=off,metacopy=off"
+
+
+class OverlaySnapshotter:
+    """Snapshots as kernel overlay mounts under ``root/snapshots``."""
+
+    name = "overlay"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def prepare(self, key: str, lowers: Sequence[Path]) -> OverlaySnapshot:
+        """Mount a writable overlay of ``lowers`` (bottom → top).
+
+        Raises:
+            SnapshotError: invalid key or lower, key in use, or mount failure
+                (nothing is left behind).
+        """
+        for lower in lowers:
+            if not lower.is_dir():
+                raise SnapshotError(f"preparing snapshot {key!r}: layer dir missing: {lower}")
+        directory = new_snapshot_dir(self.root, key, self.name)
+        snap = OverlaySnapshot(directory, tuple(lowers))
+        try:
+            snap.mount()
+        except BaseException:
+            snap.remove()
+            raise
+        return snap
+
+
+class OverlaySnapshot:
+    """One overlay mount; see :class:`hoist.snapshot.base.MutableSnapshot`."""
+
+    def __init__(self, directory: Path, lowers: tuple[Path, ...]) -> None:
+        self.directory = directory
+        self.lowers = lowers
+        self.upper = directory / "upper"
+        self.work = directory / "work"
+        self.merged = directory / "merged"
+        self._committed = False
+
+    @property
+    def rootfs(self) -> Path:
+        return self.merged
+
+    def mount(self) -> None:
+        links = self.directory / "l"
+        try:
+            for d in (links, self.upper, self.work, self.merged):
+                d.mkdir(mode=0o755)
+            names = self._link_lowers(links)
+        except OSError as exc:
+            raise SnapshotError(f"preparing snapshot {self.directory.name}: {exc}") from exc
+        # overlay wants the topmost lower first
+        lowerdir = ":".join(f"l/{n}" for n in reversed(names))
+        options = f"lowerdir={lowerdir},upperdir=upper,workdir=work,{FEATURE_OPTIONS}"
+        mount_overlay(self.merged, options, cwd=self.directory)
+
+    def _link_lowers(self, links: Path) -> list[str]:
+        if not self.lowers:
+            (links / "e").mkdir(mode=0o755)  # overlay needs a lower: an empty one
+            return ["e"]
+        names = []
+        for i, lower in enumerate(self.lowers):
+            name = format(i, "x")
+            (links / name).symlink_to(lower.resolve())
+            names.append(name)
+        return names
+
+    def changes(self) -> Iterator[Any]:
+        """Changes of the upper dir against the lowers (BuildKit's overlay rules)."""
+        from hoist.layer.changes import overlay_changes
+
+        return iter(overlay_changes(self.upper, list(self.lowers)))
+
+    def commit_dir(self) -> Path:
+        """Unmount and return the upper dir (overlay form) for the store to adopt."""
+        unmount(self.merged)
+        self._committed = True
+        return self.upper
+
+    def remove(self) -> None:
+        """Unmount and delete the snapshot dir; idempotent.
+
+        Raises:
+            SnapshotError: the mount could not be removed (the dir is kept,
+                never deleted through a live mount).
+        """
+        unmount(self.merged)
+        if is_mounted(self.merged):
+            raise SnapshotError(f"removing snapshot {self.directory.name}: still mounted")
+        delete_tree(self.directory)

@@ -1,0 +1,60 @@
+"""A 130-layer stack mounts as one overlay despite the one-page mount-option limit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hoist.errors import SnapshotError
+from hoist.snapshot import OverlaySnapshotter, choose
+from hoist.snapshot.mounts import mount_points
+
+pytestmark = pytest.mark.root
+
+LAYERS = 130
+
+
+def _layers(base: Path) -> list[Path]:
+    # long directory names make the absolute lowerdir list far exceed 4096 bytes
+    layers = []
+    for i in range(LAYERS):
+        layer = base / f"layer-{i:03d}-{'x' * 60}"
+        layer.mkdir(parents=True)
+        (layer / f"file{i}").write_text(str(i))
+        (layer / "top").write_text(str(i))
+        layers.append(layer)
+    return layers
+
+
+def test_130_layers_are_all_visible_with_the_topmost_winning(tmp_path: Path) -> None:
+    layers = _layers(tmp_path / "layers")
+    assert len(":".join(str(p) for p in layers)) > 4096
+    snap = OverlaySnapshotter(tmp_path / "store").prepare("deep", layers)
+    try:
+        rootfs = snap.rootfs
+        assert str(rootfs) in mount_points()
+        assert (rootfs / "top").read_text() == str(LAYERS - 1)
+        assert all((rootfs / f"file{i}").read_text() == str(i) for i in range(LAYERS))
+        (rootfs / "file0").write_text("changed")
+        assert (layers[0] / "file0").read_text() == "0"
+        upper = snap.commit_dir()
+        assert (upper / "file0").read_text() == "changed"
+        assert str(rootfs) not in mount_points()
+    finally:
+        snap.remove()
+    assert not [m for m in mount_points() if m.startswith(str(tmp_path))]
+
+
+def test_missing_lower_is_an_error_and_leaves_nothing(tmp_path: Path) -> None:
+    with pytest.raises(SnapshotError, match="layer dir missing"):
+        OverlaySnapshotter(tmp_path / "store").prepare("k", [tmp_path / "absent"])
+    assert not (tmp_path / "store" / "snapshots" / "k").exists()
+
+
+def test_unknown_forced_snapshotter_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOIST_SNAPSHOTTER", "zfs")
+    with pytest.raises(SnapshotError, match="unknown HOIST_SNAPSHOTTER"):
+        choose(tmp_path)
