@@ -1,0 +1,1 @@
+"""Filesystem primitives: root-confined resolution, atomic writes, locks."""

@@ -1,0 +1,173 @@
+"""The store's metadata database: SQLite in WAL mode, schema versioned.
+
+Tables: ``images`` (id = config digest, manifest, parent, created, size),
+``image_layers`` (position → diff_id and blob), ``tags``, ``diffs``
+(uncompressed sizes), ``layers`` (unpacked layer dirs: refcount, state
+incomplete/ready), ``build_cache``, ``context_checksums`` and
+``compressed_blobs`` ((diff_id, codec) → blob).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from hoist.errors import StoreError
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS images (
+    id TEXT PRIMARY KEY,
+    manifest_digest TEXT NOT NULL,
+    manifest_media_type TEXT NOT NULL,
+    parent TEXT,
+    created TEXT,
+    size INTEGER NOT NULL,
+    added REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS images_parent ON images(parent);
+CREATE TABLE IF NOT EXISTS image_layers (
+    image_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    diff_id TEXT NOT NULL,
+    blob TEXT NOT NULL,
+    PRIMARY KEY (image_id, position)
+);
+CREATE INDEX IF NOT EXISTS image_layers_diff ON image_layers(diff_id);
+CREATE INDEX IF NOT EXISTS image_layers_blob ON image_layers(blob);
+CREATE TABLE IF NOT EXISTS tags (
+    name TEXT PRIMARY KEY,
+    image_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tags_image ON tags(image_id);
+CREATE TABLE IF NOT EXISTS diffs (
+    diff_id TEXT PRIMARY KEY,
+    size INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS layers (
+    diff_id TEXT PRIMARY KEY,
+    dir TEXT NOT NULL,
+    refcount INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL CHECK (state IN ('incomplete', 'ready')),
+    owner_pid INTEGER,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS build_cache (
+    key TEXT PRIMARY KEY,
+    image_id TEXT NOT NULL,
+    components TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS build_cache_image ON build_cache(image_id);
+CREATE TABLE IF NOT EXISTS context_checksums (
+    path TEXT PRIMARY KEY,
+    dev INTEGER NOT NULL,
+    ino INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    ctime_ns INTEGER NOT NULL,
+    checksum TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS compressed_blobs (
+    diff_id TEXT NOT NULL,
+    codec TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    PRIMARY KEY (diff_id, codec)
+);
+"""
+
+
+class Database:
+    """One SQLite connection, shared by the threads of a process under a lock.
+
+    Writes go through :meth:`transaction` (``BEGIN IMMEDIATE``), so two
+    processes serialise on SQLite's own lock; ``busy_timeout`` makes them wait.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        try:
+            self._conn = sqlite3.connect(
+                path, timeout=60.0, isolation_level=None, check_same_thread=False
+            )
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA foreign_keys=OFF")
+            self._migrate()
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"opening store database {path}: {exc}",
+                hint="the database is damaged; run 'hoist fsck' to see what is affected",
+            ) from exc
+
+    def _migrate(self) -> None:
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"opening store database {self.path}: schema version {version} is newer "
+                f"than this hoist understands ({SCHEMA_VERSION})"
+            )
+        if version < SCHEMA_VERSION:
+            with self.transaction() as conn:
+                conn.executescript_in_tx(_SCHEMA)
+                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[_Tx]:
+        """A write transaction; committed on clean exit, rolled back otherwise.
+
+        Raises:
+            StoreError: SQLite failed (locked too long, disk full, damaged file).
+        """
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield _Tx(self._conn)
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise StoreError(f"updating store database {self.path}: {exc}") from exc
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a read-only statement. Raises: StoreError."""
+        with self._lock:
+            try:
+                return self._conn.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"reading store database {self.path}: {exc}") from exc
+
+    def one(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+        rows = self.query(sql, params)
+        return rows[0] if rows else None
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+class _Tx:
+    """The connection as seen inside a transaction."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        return self._conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        self._conn.executemany(sql, rows)
+
+    def executescript_in_tx(self, script: str) -> None:
+        # executescript() would COMMIT first; run statement by statement instead.
+        for statement in script.split(";"):
+            if statement.strip():
+                self._conn.execute(statement)

@@ -1,0 +1,92 @@
+"""Small accessors for the build-side tables: build cache, context checksums,
+compressed-blob memo, uncompressed layer sizes and unpacked-layer refcounts."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from hoist.models.digest import Digest
+from hoist.store.db import Database, _Tx
+
+STAT_KEY_LEN = 5  # (dev, ino, size, mtime_ns, ctime_ns)
+
+
+class Tables:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def cache_get(self, key: str) -> tuple[Digest, str] | None:
+        """The image a build-cache key points to (only if that image still exists)."""
+        row = self.db.one(
+            "SELECT c.image_id, c.components FROM build_cache c JOIN images i ON i.id = c.image_id"
+            " WHERE c.key=?",
+            (key,),
+        )
+        return (Digest.parse(row[0]), row[1]) if row else None
+
+    def cache_put(self, key: str, image_id: Digest | str, components_json: str) -> None:
+        with self.db.transaction() as tx:
+            tx.execute(
+                "INSERT OR REPLACE INTO build_cache(key, image_id, components, created)"
+                " VALUES (?,?,?,?)",
+                (key, str(image_id), components_json, time.time()),
+            )
+
+    def checksum_get(self, path: str, stat_key: tuple[int, ...]) -> str | None:
+        """The memoised checksum of ``path`` if its stat key is unchanged."""
+        _check_stat_key(stat_key)
+        row = self.db.one(
+            "SELECT checksum FROM context_checksums WHERE path=? AND dev=? AND ino=? AND size=?"
+            " AND mtime_ns=? AND ctime_ns=?",
+            (path, *stat_key),
+        )
+        return row[0] if row else None
+
+    def checksum_put(self, path: str, stat_key: tuple[int, ...], checksum: str) -> None:
+        _check_stat_key(stat_key)
+        with self.db.transaction() as tx:
+            tx.execute(
+                "INSERT OR REPLACE INTO context_checksums(path, dev, ino, size, mtime_ns,"
+                " ctime_ns, checksum) VALUES (?,?,?,?,?,?,?)",
+                (path, *stat_key, checksum),
+            )
+
+    def compressed_get(self, diff_id: Digest, codec: str) -> tuple[Digest, int] | None:
+        row = self.db.one(
+            "SELECT digest, size FROM compressed_blobs WHERE diff_id=? AND codec=?",
+            (str(diff_id), codec),
+        )
+        return (Digest.parse(row[0]), row[1]) if row else None
+
+    def compressed_put(self, diff_id: Digest, codec: str, digest: Digest, size: int) -> None:
+        with self.db.transaction() as tx:
+            tx.execute(
+                "INSERT OR REPLACE INTO compressed_blobs(diff_id, codec, digest, size)"
+                " VALUES (?,?,?,?)",
+                (str(diff_id), codec, str(digest), size),
+            )
+
+    def diff_size_get(self, diff_id: Digest) -> int | None:
+        row = self.db.one("SELECT size FROM diffs WHERE diff_id=?", (str(diff_id),))
+        return row[0] if row else None
+
+    def diff_size_put(self, diff_id: Digest, size: int) -> None:
+        with self.db.transaction() as tx:
+            tx.execute(
+                "INSERT OR REPLACE INTO diffs(diff_id, size) VALUES (?,?)", (str(diff_id), size)
+            )
+
+    def refresh_refcounts(self, tx: _Tx, diff_ids: Iterable[Digest]) -> None:
+        """Set each unpacked layer's refcount to the number of images using it."""
+        for diff_id in {str(d) for d in diff_ids}:
+            tx.execute(
+                "UPDATE layers SET refcount=(SELECT COUNT(DISTINCT image_id) FROM image_layers"
+                " WHERE diff_id=?) WHERE diff_id=?",
+                (diff_id, diff_id),
+            )
+
+
+def _check_stat_key(stat_key: tuple[int, ...]) -> None:
+    if len(stat_key) != STAT_KEY_LEN:
+        raise ValueError("stat key must be (dev, ino, size, mtime_ns, ctime_ns)")
