@@ -24,8 +24,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from hoist.testing.compat import dumps_snapshot, snapshot_docker_archive
-from hoist.testing.compat_cases import CompatCase, list_cases, load_case, stage_case
+from hoist.testing.compat import (
+    CompatCase,
+    dumps_snapshot,
+    list_cases,
+    load_case,
+    snapshot_docker_archive,
+    stage_case,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 COMPAT = REPO / "tests" / "compat"

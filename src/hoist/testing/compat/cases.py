@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from hoist.errors import UserInputError
-from hoist.testing.compat import Allowance
+from hoist.testing.compat.diff import Allowance
 
 FIXED_MTIME = 1_700_000_000
 #: Files of a case directory that are not part of its build context.
