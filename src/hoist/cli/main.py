@@ -14,7 +14,7 @@ import sys
 
 from hoist.errors import DockerfileError, HoistError
 
-COMMAND_MODULES = ("hoist.cli.images",)
+COMMAND_MODULES = ("hoist.cli.images", "hoist.cli.run")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return 2
+    _recover_abandoned(args.root)
     try:
         return int(handler(args) or 0)
     except HoistError as exc:
@@ -58,6 +59,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"hoist: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         print("hint: run again with HOIST_DEBUG=1 for a traceback, and report it", file=sys.stderr)
         return 70
+
+
+def _recover_abandoned(root: str | None) -> None:
+    """Clean containers and mounts a killed hoist left in the store (cheap, never raises)."""
+    from hoist.runtime.recovery import recover_for_cli
+
+    recover_for_cli(root)
 
 
 def report_error(exc: HoistError) -> None:

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from hoist.errors import SnapshotError
+from hoist.layer.changes import ChangeSet
 from hoist.runtime.owner import write_record
 
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -28,8 +29,8 @@ class MutableSnapshot(Protocol):
     @property
     def rootfs(self) -> Path: ...
 
-    def changes(self) -> Iterator[Any]:
-        """The change stream (``hoist.layer``) of what was done to :attr:`rootfs`."""
+    def changes(self) -> ChangeSet:
+        """What was done to :attr:`rootfs`, as ``hoist.layer.changes`` values."""
         ...
 
     def commit_dir(self) -> Path | None:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from hoist.errors import SnapshotError
+from hoist.layer.changes import ChangeSet, tree_changes
 from hoist.snapshot.base import delete_tree, new_snapshot_dir
 
 _OPAQUE = ("trusted.overlay.opaque", "user.overlay.opaque")
@@ -69,11 +69,13 @@ class CopySnapshot:
         if done.returncode != 0:
             raise SnapshotError(f"copying the rootfs {self.root}: {done.stderr.strip()}")
 
-    def changes(self) -> Iterator[Any]:
-        """Changes found by comparing the flattened base with the rootfs."""
-        from hoist.layer.changes import tree_changes
+    def changes(self) -> ChangeSet:
+        """Changes found by comparing the flattened base with the rootfs.
 
-        return iter(tree_changes(self.base, self.root))
+        Raises:
+            LayerError: a tree cannot be read.
+        """
+        return tree_changes(str(self.base), str(self.root))
 
     def commit_dir(self) -> None:
         """No reusable layer dir: the caller unpacks the layer tar instead."""

@@ -10,11 +10,11 @@ off because lowers are shared between many mounts.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from hoist.errors import SnapshotError
+from hoist.layer.changes import ChangeSet, overlay_changes
 from hoist.snapshot.base import delete_tree, new_snapshot_dir
 from hoist.snapshot.mounts import is_mounted, mount_overlay, unmount
 
@@ -88,11 +88,15 @@ class OverlaySnapshot:
             names.append(name)
         return names
 
-    def changes(self) -> Iterator[Any]:
-        """Changes of the upper dir against the lowers (BuildKit's overlay rules)."""
-        from hoist.layer.changes import overlay_changes
+    def changes(self) -> ChangeSet:
+        """Changes of the upper dir against the lowers (BuildKit's overlay rules).
 
-        return iter(overlay_changes(self.upper, list(self.lowers)))
+        Call after the container has exited; the walk costs what the step changed.
+
+        Raises:
+            LayerError: the upper dir holds a redirect or cannot be read.
+        """
+        return overlay_changes(str(self.upper), [str(p) for p in reversed(self.lowers)])
 
     def commit_dir(self) -> Path:
         """Unmount and return the upper dir (overlay form) for the store to adopt."""

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hoist.errors import SnapshotError
-from hoist.snapshot.base import Snapshotter
+from hoist.layer.changes import Kind
+from hoist.snapshot.base import MutableSnapshot, Snapshotter
 from hoist.snapshot.mounts import mount_points
 
 SnapshotterFactory = Callable[[Path], Snapshotter]
@@ -86,9 +87,19 @@ def _check_view_and_isolation(snapshotter: Snapshotter, l1: Path, l2: Path) -> N
         assert (l1 / "f").read_text() == "f1", "write reached the layer dir"
         assert (l1 / "h2").read_text() == "linked", "write reached the layer dir"
         assert (l2 / "g").exists(), "delete reached the layer dir"
+        _check_changes(snap)
     finally:
         snap.remove()
     snap.remove()  # idempotent
+
+
+def _check_changes(snap: MutableSnapshot) -> None:
+    changes = {c.path: c.kind for c in snap.changes().changes}
+    expected = {"f": Kind.ADD, "h1": Kind.ADD, "g": Kind.DELETE, "new": Kind.ADD}
+    # a shared inode may or may not break on write (overlay copy-up breaks it)
+    extra = {p: k for p, k in changes.items() if p not in expected}
+    assert extra in ({}, {"h2": Kind.ADD}), f"unexpected changes: {changes}"
+    assert {p: changes.get(p) for p in expected} == expected, f"changes: {changes}"
 
 
 def _check_independent(snapshotter: Snapshotter, l1: Path) -> None:
