@@ -12,7 +12,8 @@ stage the context (``hoist.testing.compat_cases.stage_case``), build it with
     .venv/bin/python tools/record_buildkit.py --classic CASE [CASE ...]
 
 ``--classic`` writes the classic builder's (``DOCKER_BUILDKIT=0``) output
-transcript to ``<case>/classic.txt`` instead.
+transcript to ``<case>/classic.txt`` instead; it also takes case directories
+outside ``cases/`` (``tests/compat/transcripts/*``: builds that fail on purpose).
 """
 
 from __future__ import annotations
@@ -49,13 +50,15 @@ def build_command(case: CompatCase, context: Path, tag: str) -> list[str]:
     return [*command, str(context)]
 
 
-def run(command: list[str], *, buildkit: bool) -> str:
+def run(command: list[str], *, buildkit: bool, check: bool = True) -> tuple[int, str]:
+    """Run a docker command; stdout and stderr merged in order, as a terminal shows them."""
     env = dict(os.environ, DOCKER_BUILDKIT="1" if buildkit else "0", BUILDKIT_PROGRESS="plain")
-    proc = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    output = proc.stdout + proc.stderr
-    if proc.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed ({proc.returncode}):\n{output}")
-    return output
+    proc = subprocess.run(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False
+    )
+    if check and proc.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed ({proc.returncode}):\n{proc.stdout}")
+    return proc.returncode, proc.stdout
 
 
 def record(case: CompatCase, work: Path) -> None:
@@ -70,23 +73,31 @@ def record(case: CompatCase, work: Path) -> None:
 
 
 def record_classic(case: CompatCase, work: Path) -> None:
+    """Write the classic builder's transcript; a failing build's too (exit status appended)."""
     context = stage_case(case, work / case.name)
     tag = f"hoist-compat/{case.name}:classic"
     command = build_command(case, context, tag)
     command.insert(2, "--no-cache")
-    output = run(command, buildkit=False)
+    status, output = run(command, buildkit=False, check=False)
+    if status != 0:
+        output += f"[exit status {status}]\n"
     (case.directory / "classic.txt").write_text(output)
-    print(f"recorded classic transcript of {case.name}")
+    print(f"recorded classic transcript of {case.name} (exit status {status})")
+
+
+def _select(names: list[str]) -> list[CompatCase]:
+    """Cases by name (from tests/compat/cases) or by directory path; all cases if none named."""
+    if not names:
+        return list_cases(COMPAT / "cases")
+    return [load_case(Path(n) if "/" in n else COMPAT / "cases" / n) for n in names]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--classic", action="store_true", help="record classic.txt transcripts")
-    parser.add_argument("cases", nargs="*", help="case names (default: all)")
+    parser.add_argument("cases", nargs="*", help="case names or directories (default: all)")
     args = parser.parse_args(argv)
-    cases = list_cases(COMPAT / "cases")
-    if args.cases:
-        cases = [c for c in cases if c.name in set(args.cases)]
+    cases = _select(args.cases)
     with tempfile.TemporaryDirectory(prefix="hoist-record-") as tmp:
         work = Path(tmp)
         if args.classic:
