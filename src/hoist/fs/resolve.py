@@ -45,7 +45,9 @@ _libc = ctypes.CDLL(None, use_errno=True)
 
 def _openat2(dirfd: int, path: str, flags: int, mode: int) -> int:
     """Call openat2(2) with RESOLVE_IN_ROOT; retry the kernel's EAGAIN (a rename raced)."""
-    creating = flags & (os.O_CREAT | os.O_TMPFILE)
+    # O_TMPFILE includes O_DIRECTORY's bit, so test it whole; openat2 rejects a
+    # mode when nothing is being created.
+    creating = flags & os.O_CREAT or flags & os.O_TMPFILE == os.O_TMPFILE
     how = _OpenHow(flags | os.O_CLOEXEC, mode if creating else 0,
                    _RESOLVE_IN_ROOT | _RESOLVE_NO_MAGICLINKS)
     raw = os.fsencode(path or ".")

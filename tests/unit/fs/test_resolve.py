@@ -179,3 +179,10 @@ def test_exists_and_lstat(tree: tuple[Root, Path, Path]) -> None:
     assert not root.exists("nope")
     assert not root.exists("file/x")
     assert root.lstat("symlink").st_size == len("../tmp/symlink-target")
+
+
+def test_open_directory_with_nofollow(tree: tuple[Root, Path, Path]) -> None:
+    # O_TMPFILE shares O_DIRECTORY's bit: a plain directory open must not pass a mode.
+    root, _, _ = tree
+    os.close(root.open("tmp/symlink-target", os.O_RDONLY | os.O_DIRECTORY, follow_final=False))
+    os.close(root.open("symlink", os.O_RDONLY | os.O_DIRECTORY))

@@ -1,0 +1,191 @@
+"""The deterministic layer tar writer, hashed once while it is written.
+
+Output is a function of the changes and the tree only: entries in
+:func:`~hoist.layer.changes.sort_key` order, PAX format, numeric uid/gid with
+empty user and group names, whole-second mtimes (clamped to
+``SOURCE_DATE_EPOCH`` when given), no atime/ctime, hardlinks by ``(st_dev,
+st_ino)`` among the layer's own entries, xattrs (``security.capability`` too) as
+``SCHILY.xattr.*`` records, and the two-block end marker without record padding.
+Sockets are skipped (they cannot be carried in a tar).
+
+Every byte goes through one ``sha256`` on its way to ``out``: the digest is the
+layer's diff_id, and nothing is read twice. File data moves in 1 MiB chunks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import tarfile
+from dataclasses import dataclass
+from typing import BinaryIO, Final
+
+from hoist.errors import LayerError
+from hoist.fs.resolve import Root
+from hoist.layer.changes import ChangeSet, Kind, tree_changes, xattrs_of
+from hoist.models import Digest
+
+WHITEOUT_PREFIX: Final = ".wh."
+OPAQUE_MARKER: Final = ".wh..wh..opq"
+_BLOCK: Final = 512
+_CHUNK: Final = 1 << 20
+_NOFOLLOW: Final = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+
+
+@dataclass(frozen=True, slots=True)
+class LayerDigest:
+    """The diff_id (sha256 of the uncompressed tar) and the tar's size in bytes."""
+
+    diff_id: Digest
+    size: int
+
+
+def write_layer(changeset: ChangeSet, out: BinaryIO, *,
+                source_date_epoch: int | None = None) -> LayerDigest:
+    """Write the changes as a layer tar to ``out``; return its diff_id and size.
+
+    ``out`` is written sequentially and not closed.
+
+    Raises:
+        LayerError: a changed entry cannot be read (vanished, unreadable…).
+    """
+    writer = _TarWriter(out, source_date_epoch)
+    with Root(changeset.root) as root:
+        for change in changeset.changes:
+            try:
+                if change.kind is Kind.DELETE:
+                    writer.whiteout(change.path)
+                else:
+                    writer.entry(root, change.path)
+                    if change.opaque:
+                        writer.marker(change.path + "/" + OPAQUE_MARKER)
+            except OSError as exc:
+                raise LayerError(f"writing layer entry {change.path}: {exc.strerror}") from exc
+    return writer.finish()
+
+
+def write_tree(
+    root_dir: str, out: BinaryIO, *, source_date_epoch: int | None = None
+) -> LayerDigest:
+    """Write every entry below ``root_dir`` as a layer tar (no whiteouts).
+
+    Raises:
+        LayerError: the tree cannot be read.
+    """
+    return write_layer(tree_changes(None, root_dir), out, source_date_epoch=source_date_epoch)
+
+
+def source_date_epoch_from_env(env: dict[str, str] | None = None) -> int | None:
+    """``SOURCE_DATE_EPOCH`` as an int, or None when unset or empty.
+
+    Raises:
+        LayerError: it is set but not a non-negative integer.
+    """
+    value = (os.environ if env is None else env).get("SOURCE_DATE_EPOCH", "")
+    if not value:
+        return None
+    if not value.isdigit():
+        raise LayerError(f"reading SOURCE_DATE_EPOCH: {value!r} is not a number of seconds")
+    return int(value)
+
+
+class _TarWriter:
+    def __init__(self, out: BinaryIO, epoch: int | None) -> None:
+        self._out = out
+        self._hash = hashlib.sha256()
+        self._size = 0
+        self._epoch = epoch
+        self._links: dict[tuple[int, int], str] = {}
+        self._buf = bytearray(_CHUNK)
+
+    def entry(self, root: Root, path: str) -> None:
+        fd = root.open(path, os.O_PATH, follow_final=False)
+        try:
+            st = os.fstat(fd)
+            info = self._info(path, st)
+            if info is None:
+                return
+            if stat.S_ISLNK(st.st_mode):
+                info.linkname = os.readlink("", dir_fd=fd)
+            elif stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode):
+                self._regular_or_dir(fd, info, st)
+                return
+            self._emit(info)
+        finally:
+            os.close(fd)
+
+    def whiteout(self, path: str) -> None:
+        head, _, base = path.rpartition("/")
+        self.marker((head + "/" if head else "") + WHITEOUT_PREFIX + base)
+
+    def marker(self, path: str) -> None:
+        info = tarfile.TarInfo(path)
+        info.mode, info.mtime, info.uname, info.gname = 0, 0, "", ""
+        self._emit(info)
+
+    def finish(self) -> LayerDigest:
+        self._write(bytes(2 * _BLOCK))
+        return LayerDigest(Digest.from_hex(self._hash.hexdigest()), self._size)
+
+    def _info(self, path: str, st: os.stat_result) -> tarfile.TarInfo | None:
+        mode = st.st_mode
+        info = tarfile.TarInfo(path + "/" if stat.S_ISDIR(mode) else path)
+        info.mode = stat.S_IMODE(mode)
+        info.uid, info.gid, info.uname, info.gname = st.st_uid, st.st_gid, "", ""
+        mtime = int(st.st_mtime)
+        info.mtime = mtime if self._epoch is None else min(mtime, self._epoch)
+        if stat.S_ISDIR(mode):
+            info.type = tarfile.DIRTYPE
+        elif stat.S_ISREG(mode):
+            info.type, info.size = tarfile.REGTYPE, st.st_size
+        elif stat.S_ISLNK(mode):
+            info.type = tarfile.SYMTYPE
+        elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+            info.type = tarfile.CHRTYPE if stat.S_ISCHR(mode) else tarfile.BLKTYPE
+            info.devmajor, info.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
+        elif stat.S_ISFIFO(mode):
+            info.type = tarfile.FIFOTYPE
+        else:
+            return None  # sockets
+        return info
+
+    def _regular_or_dir(self, path_fd: int, info: tarfile.TarInfo, st: os.stat_result) -> None:
+        key = (st.st_dev, st.st_ino)
+        if stat.S_ISREG(st.st_mode) and st.st_nlink > 1:
+            first = self._links.get(key)
+            if first is not None:
+                info.type, info.linkname, info.size = tarfile.LNKTYPE, first, 0
+                self._emit(info)
+                return
+            self._links[key] = info.name
+        fd = os.open(".", _NOFOLLOW, dir_fd=path_fd) if stat.S_ISDIR(st.st_mode) else \
+            os.open(f"/proc/self/fd/{path_fd}", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            for name, value in xattrs_of(fd).items():
+                info.pax_headers["SCHILY.xattr." + name] = value.decode("utf-8", "surrogateescape")
+            self._emit(info)
+            if info.type == tarfile.REGTYPE:
+                self._copy(fd, info)
+        finally:
+            os.close(fd)
+
+    def _emit(self, info: tarfile.TarInfo) -> None:
+        self._write(info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape"))
+
+    def _copy(self, fd: int, info: tarfile.TarInfo) -> None:
+        left, view = info.size, memoryview(self._buf)
+        while left:
+            got = os.readv(fd, [view[: min(left, _CHUNK)]])
+            if got == 0:
+                raise LayerError(f"writing layer entry {info.name}: file shrank while read")
+            self._write(view[:got])
+            left -= got
+        pad = -info.size % _BLOCK
+        if pad:
+            self._write(bytes(pad))
+
+    def _write(self, data: bytes | memoryview) -> None:
+        self._hash.update(data)
+        self._out.write(data)
+        self._size += len(data)
