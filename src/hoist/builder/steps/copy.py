@@ -1,0 +1,491 @@
+"""COPY into a rootfs directory, with Docker/BuildKit's destination rules.
+
+Destination rules (dockerfile2llb + fsutil ``copy``):
+
+* a relative destination is joined to WORKDIR; ``..`` is clamped at ``/``;
+* the destination is a **directory** when it ends with ``/`` (or is ``.``/
+  ends with ``/.``), when there are several sources, when a source was a
+  wildcard, with ``--parents``, or when it already is a directory (symlinks
+  to directories inside the rootfs count: ``/var/run -> /run``);
+* a file source goes to ``dest`` or ``dest/<name>`` accordingly; a directory
+  source copies its **contents** into ``dest`` (``--parents`` keeps the
+  source's directory path below ``dest``);
+* missing directories on the way are created with mode 0755 and owned by
+  the ``--chown`` user or 0:0, as BuildKit's ``MkdirAll`` does; a directory
+  created for a directory source takes that source's mode and times, an
+  existing one keeps its own metadata;
+* copied entries keep their mode (or get ``--chmod``), their atime and mtime
+  and their xattrs (except ``trusted.overlay.*``); they are owned by the
+  ``--chown`` user, else by 0:0 for the context and by their original owner
+  for ``--from`` sources; symlinks are copied as symlinks, targets verbatim;
+  hardlinks within one copied tree stay hardlinks; FIFOs are re-created,
+  device nodes too when running as root; sockets were never selected;
+* an existing destination entry is replaced (a file or symlink), or merged
+  into (a directory); a symlink in the destination is never written through
+  except as a path component, which is resolved inside the rootfs.
+
+Everything in the rootfs is resolved through :class:`hoist.fs.resolve.Root`
+and written by descriptor: temp name in the target directory, content,
+``fchown``/``fchmod``/``futimens``, then ``rename`` over the final name.
+
+``--link`` is accepted and ignored: hoist writes the same files either way
+(the layer of a COPY holds exactly what it copied), only BuildKit's layer
+rebasing differs, which hoist does not do.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import posixpath
+import stat
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from hoist.builder.steps.owner import Chmod
+from hoist.context.ignore import clean_path
+from hoist.context.select import (
+    Entry,
+    Selected,
+    SourceTree,
+    list_entries,
+    open_file,
+    open_selected,
+    open_selected_dir,
+    open_subdir,
+)
+from hoist.errors import BuildError
+from hoist.fs.resolve import DirSpec, Root
+
+__all__ = ["CopyOptions", "copy_into", "destination_path", "write_file"]
+
+_TMP_PREFIX = ".hoist-copy-"
+_SKIP_XATTRS = ("trusted.overlay.",)
+_PATH_FLAGS = os.O_PATH | os.O_CLOEXEC
+
+
+@dataclass(frozen=True, slots=True)
+class CopyOptions:
+    """The flags of one COPY/ADD (``--chown`` already resolved to ids)."""
+
+    chown: tuple[int, int] | None = None
+    chmod: Chmod | None = None
+    parents: bool = False
+
+
+@dataclass(slots=True)
+class _Copier:
+    """State of one COPY: where it writes and the hardlinks seen so far."""
+
+    root: Root
+    options: CopyOptions
+    where: str
+    links: dict[tuple[int, int], str] = field(default_factory=dict)
+
+    def owner(self, tree: SourceTree, st: os.stat_result) -> tuple[int, int]:
+        if self.options.chown is not None:
+            return self.options.chown
+        return (st.st_uid, st.st_gid) if tree.keep_owner else (0, 0)
+
+    def mode(self, st: os.stat_result) -> int:
+        chmod = self.options.chmod
+        if chmod is None:
+            return stat.S_IMODE(st.st_mode)
+        return chmod.apply(st.st_mode, is_dir=stat.S_ISDIR(st.st_mode))
+
+    def dir_spec(self) -> DirSpec:
+        uid, gid = self.options.chown or (0, 0)
+        return DirSpec(0o755, uid, gid)
+
+
+def destination_path(dest: str, workdir: str) -> tuple[str, bool]:
+    """Return (absolute clean in-rootfs path, whether ``dest`` names a directory by syntax)."""
+    joined = dest if dest.startswith("/") else posixpath.join("/", workdir or "/", dest)
+    as_dir = dest.endswith("/") or dest in (".", "..") or dest.endswith(("/.", "/.."))
+    return clean_path(joined), as_dir
+
+
+def copy_into(
+    sources: Sequence[Selected],
+    dest: str,
+    workdir: str,
+    dest_root: Root,
+    *,
+    options: CopyOptions | None = None,
+    where: str = "",
+    force_dir: bool = False,
+) -> None:
+    """Copy selected sources into the rootfs ``dest_root`` (see the module rules).
+
+    ``force_dir`` makes ``dest`` a directory whatever its spelling (ADD uses it
+    when some of several sources were archives, extracted separately).
+
+    Raises:
+        BuildError: writing the destination failed (e.g. a file where a
+            directory must be), naming the path and ``where``.
+        ContextError: a source could not be read.
+    """
+    options = options or CopyOptions()
+    path, as_dir = destination_path(dest, workdir)
+    as_dir = as_dir or force_dir or len(sources) > 1 or options.parents
+    as_dir = as_dir or any(s.wildcard for s in sources)
+    copier = _Copier(dest_root, options, where)
+    if not as_dir and _is_dir(copier, path):
+        as_dir = True
+    for sel in sources:
+        _copy_source(copier, sel, path, as_dir)
+
+
+def _copy_source(copier: _Copier, sel: Selected, dest: str, as_dir: bool) -> None:
+    base = posixpath.join(dest, sel.parents) if copier.options.parents else dest
+    if sel.is_dir:
+        target = posixpath.join(base, sel.name) if copier.options.parents and sel.name else base
+        _copy_dir_source(copier, sel, target)
+        return
+    target = posixpath.join(base, sel.name) if as_dir else dest
+    parent_fd, name = _prepare_parent(copier, target)
+    src_dirfd, entry = open_selected(sel)
+    try:
+        _copy_entry(copier, sel.tree, src_dirfd, entry, parent_fd, name, _norm(target))
+    finally:
+        os.close(src_dirfd)
+        os.close(parent_fd)
+
+
+def _copy_dir_source(copier: _Copier, sel: Selected, target: str) -> None:
+    src_fd = open_selected_dir(sel)
+    try:
+        st = os.fstat(src_fd)
+        if target == "/":
+            dst_fd = _open_dir(copier, "/")
+            created = False
+        else:
+            parent_fd, name = _prepare_parent(copier, target)
+            try:
+                dst_fd, created = _ensure_dir(copier, parent_fd, name, target)
+            finally:
+                os.close(parent_fd)
+        try:
+            _copy_children(copier, sel.tree, src_fd, sel.path, "", dst_fd, _real(copier, target))
+            if created:
+                _set_meta(copier, sel.tree, dst_fd, st, target)
+        finally:
+            os.close(dst_fd)
+    finally:
+        os.close(src_fd)
+
+
+def _copy_children(
+    copier: _Copier, tree: SourceTree, src_fd: int, src_path: str, rel: str, dst_fd: int,
+    dst_path: str,
+) -> None:
+    for entry in list_entries(tree, src_fd, src_path, rel):
+        child_rel = f"{rel}/{entry.name}" if rel else entry.name
+        child_dst = f"{dst_path}/{entry.name}" if dst_path else entry.name
+        if entry.is_dir:
+            _copy_subdir(copier, tree, src_fd, entry, child_rel, dst_fd, child_dst)
+        else:
+            _copy_entry(copier, tree, src_fd, entry, dst_fd, entry.name, child_dst)
+
+
+def _copy_subdir(
+    copier: _Copier, tree: SourceTree, src_dirfd: int, entry: Entry, rel: str, dst_dirfd: int,
+    dst_path: str,
+) -> None:
+    src_fd = open_subdir(tree, src_dirfd, entry)
+    try:
+        dst_fd, _ = _ensure_dir(copier, dst_dirfd, entry.name, dst_path)
+        try:
+            _copy_children(copier, tree, src_fd, entry.path, rel, dst_fd, dst_path)
+            _set_meta(copier, tree, dst_fd, entry.st, dst_path)
+        finally:
+            os.close(dst_fd)
+    finally:
+        os.close(src_fd)
+
+
+def _copy_entry(
+    copier: _Copier, tree: SourceTree, src_dirfd: int, entry: Entry, dst_dirfd: int, name: str,
+    dst_path: str,
+) -> None:
+    """Copy one non-directory entry to ``name`` in ``dst_dirfd`` (replacing what is there)."""
+    st = entry.st
+    key = (st.st_dev, st.st_ino)
+    if st.st_nlink > 1 and key in copier.links:
+        _link(copier, copier.links[key], dst_dirfd, name, dst_path)
+        return
+    tmp = _tmp_name(name)
+    try:
+        _create(copier, tree, src_dirfd, entry, dst_dirfd, tmp)
+        os.rename(tmp, name, src_dir_fd=dst_dirfd, dst_dir_fd=dst_dirfd)
+    except OSError as exc:
+        _unlink_quietly(dst_dirfd, tmp)
+        raise _write_error(copier, dst_path, exc) from exc
+    if st.st_nlink > 1 and not stat.S_ISLNK(st.st_mode):
+        copier.links[key] = dst_path
+
+
+def _create(
+    copier: _Copier, tree: SourceTree, src_dirfd: int, entry: Entry, dst_dirfd: int, tmp: str
+) -> None:
+    st = entry.st
+    if stat.S_ISREG(st.st_mode):
+        _create_file(copier, tree, src_dirfd, entry, dst_dirfd, tmp)
+    elif stat.S_ISLNK(st.st_mode):
+        os.symlink(os.readlink(entry.name, dir_fd=src_dirfd), tmp, dir_fd=dst_dirfd)
+        uid, gid = copier.owner(tree, st)
+        os.chown(tmp, uid, gid, dir_fd=dst_dirfd, follow_symlinks=False)
+        os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns), dir_fd=dst_dirfd,
+                 follow_symlinks=False)
+    else:  # FIFO or device: created, never opened for reading
+        if stat.S_ISFIFO(st.st_mode):
+            os.mkfifo(tmp, 0o600, dir_fd=dst_dirfd)
+        else:
+            os.mknod(tmp, stat.S_IFMT(st.st_mode) | 0o600, st.st_rdev, dir_fd=dst_dirfd)
+        fd = os.open(tmp, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dst_dirfd)
+        try:
+            _set_meta_path(copier, tree, fd, st)
+        finally:
+            os.close(fd)
+
+
+def _create_file(
+    copier: _Copier, tree: SourceTree, src_dirfd: int, entry: Entry, dst_dirfd: int, tmp: str
+) -> None:
+    src = open_file(tree, src_dirfd, entry)
+    try:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        dst = os.open(tmp, flags, 0o600, dir_fd=dst_dirfd)
+        try:
+            _copy_data(src, dst, entry.st.st_size)
+            _copy_xattrs(src, dst)
+            _set_meta(copier, tree, dst, entry.st, tmp)
+        finally:
+            os.close(dst)
+    finally:
+        os.close(src)
+
+
+def _copy_data(src: int, dst: int, size: int) -> None:
+    """Copy a whole file by descriptors (copy_file_range: reflinks where the fs can)."""
+    offset = 0
+    while True:
+        try:
+            n = os.copy_file_range(src, dst, max(size - offset, 1 << 20))
+        except OSError as exc:
+            if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+                raise
+            return _copy_data_slow(src, dst)
+        if n == 0:
+            return None
+        offset += n
+
+
+def _copy_data_slow(src: int, dst: int) -> None:
+    while chunk := os.read(src, 1 << 20):
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(dst, view) :]
+
+
+def _copy_xattrs(src: int, dst: int) -> None:
+    try:
+        names = os.listxattr(src)
+    except OSError:
+        return
+    for attr in names:
+        if attr.startswith(_SKIP_XATTRS):
+            continue
+        try:
+            os.setxattr(dst, attr, os.getxattr(src, attr))
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTSUP, errno.EPERM, errno.EACCES):
+                raise
+
+
+def _set_meta(copier: _Copier, tree: SourceTree, fd: int, st: os.stat_result, path: str) -> None:
+    """Owner, then mode (chown clears setuid bits), then times: all by descriptor."""
+    uid, gid = copier.owner(tree, st)
+    os.fchown(fd, uid, gid)
+    os.fchmod(fd, copier.mode(st))
+    os.utime(fd, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def _set_meta_path(copier: _Copier, tree: SourceTree, opath_fd: int, st: os.stat_result) -> None:
+    """Metadata of a FIFO/device through an O_PATH descriptor (never opened for I/O)."""
+    proc = f"/proc/self/fd/{opath_fd}"
+    uid, gid = copier.owner(tree, st)
+    os.chown(proc, uid, gid)
+    os.chmod(proc, copier.mode(st))
+    os.utime(proc, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def _link(copier: _Copier, first: str, dst_dirfd: int, name: str, dst_path: str) -> None:
+    try:
+        src_parent, src_name = copier.root.open_parent(first)
+    except OSError as exc:
+        raise _write_error(copier, dst_path, exc) from exc
+    tmp = _tmp_name(name)
+    try:
+        os.link(src_name, tmp, src_dir_fd=src_parent, dst_dir_fd=dst_dirfd, follow_symlinks=False)
+        os.rename(tmp, name, src_dir_fd=dst_dirfd, dst_dir_fd=dst_dirfd)
+    except OSError as exc:
+        _unlink_quietly(dst_dirfd, tmp)
+        raise _write_error(copier, dst_path, exc) from exc
+    finally:
+        os.close(src_parent)
+
+
+# --- destination directories ----------------------------------------------------------------
+
+
+def _is_dir(copier: _Copier, path: str) -> bool:
+    try:
+        fd = copier.root.open(path, _PATH_FLAGS, 0)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError as exc:
+        raise _write_error(copier, path, exc) from exc
+    try:
+        return stat.S_ISDIR(os.fstat(fd).st_mode)
+    finally:
+        os.close(fd)
+
+
+def _prepare_parent(copier: _Copier, target: str) -> tuple[int, str]:
+    """Create the missing parents of ``target``; return (its parent dir fd, final name)."""
+    parent, name = posixpath.split(target)
+    try:
+        os.close(copier.root.mkdir_all(parent, copier.dir_spec()))
+        path_fd, name = copier.root.open_parent(target)
+    except OSError as exc:
+        raise _write_error(copier, parent, exc) from exc
+    try:
+        return _reopen_dir(path_fd), name
+    finally:
+        os.close(path_fd)
+
+
+def _ensure_dir(copier: _Copier, parent_fd: int, name: str, path: str) -> tuple[int, bool]:
+    """Open directory ``name`` under ``parent_fd``, creating it (or replacing a non-dir)."""
+    created = False
+    try:
+        st = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
+        if not stat.S_ISDIR(st.st_mode):
+            os.unlink(name, dir_fd=parent_fd)
+            raise FileNotFoundError
+    except FileNotFoundError:
+        try:
+            os.mkdir(name, 0o700, dir_fd=parent_fd)
+        except OSError as exc:
+            raise _write_error(copier, path, exc) from exc
+        created = True
+    except OSError as exc:
+        raise _write_error(copier, path, exc) from exc
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        return os.open(name, flags, dir_fd=parent_fd), created
+    except OSError as exc:
+        raise _write_error(copier, path, exc) from exc
+
+
+def _open_dir(copier: _Copier, path: str) -> int:
+    try:
+        return copier.root.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, 0)
+    except OSError as exc:
+        raise _write_error(copier, path, exc) from exc
+
+
+def _reopen_dir(path_fd: int) -> int:
+    return os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=path_fd)
+
+
+def _real(copier: _Copier, path: str) -> str:
+    """The symlink-free in-root path of an existing directory (for hardlink bookkeeping)."""
+    return _norm(copier.root.resolve(path, follow_final=True))
+
+
+def _norm(path: str) -> str:
+    return path.strip("/")
+
+
+def _tmp_name(name: str) -> str:
+    return f"{_TMP_PREFIX}{os.getpid()}-{time.monotonic_ns()}-{name[:64]}"
+
+
+def _unlink_quietly(dirfd: int, name: str) -> None:
+    try:
+        os.unlink(name, dir_fd=dirfd)
+    except OSError:
+        pass
+
+
+def _write_error(copier: _Copier, path: str, exc: OSError) -> BuildError:
+    at = f" ({copier.where})" if copier.where else ""
+    return BuildError(f"copying to {path!r}{at}: {exc.strerror or exc}")
+
+
+# --- heredoc and fetched sources ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class InlineFile:
+    """A file made by hoist (a heredoc, a downloaded URL): name, bytes source and metadata."""
+
+    name: str
+    mode: int = 0o644
+    mtime_ns: int | None = None
+
+
+def write_file(
+    file: InlineFile,
+    data_fd: int,
+    dest: str,
+    workdir: str,
+    dest_root: Root,
+    *,
+    options: CopyOptions | None = None,
+    as_dir: bool = False,
+) -> str:
+    """Write one file whose content is read from ``data_fd`` with COPY's destination rules.
+
+    Used for heredoc sources (``COPY <<EOF /dest``) and ``ADD <url>``. Returns
+    the in-rootfs path written.
+
+    Raises:
+        BuildError: the destination cannot be written.
+    """
+    options = options or CopyOptions()
+    copier = _Copier(dest_root, options, "")
+    path, syntactic_dir = destination_path(dest, workdir)
+    if syntactic_dir or as_dir or _is_dir(copier, path):
+        path = posixpath.join(path, file.name)
+    parent_fd, name = _prepare_parent(copier, path)
+    tmp = _tmp_name(name)
+    try:
+        _write_inline(copier, file, data_fd, parent_fd, tmp)
+        os.rename(tmp, name, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
+    except OSError as exc:
+        _unlink_quietly(parent_fd, tmp)
+        raise _write_error(copier, path, exc) from exc
+    finally:
+        os.close(parent_fd)
+    return path
+
+
+def _write_inline(
+    copier: _Copier, file: InlineFile, data_fd: int, parent_fd: int, tmp: str
+) -> None:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(tmp, flags, 0o600, dir_fd=parent_fd)
+    try:
+        _copy_data_slow(data_fd, fd)
+        uid, gid = copier.options.chown or (0, 0)
+        os.fchown(fd, uid, gid)
+        chmod = copier.options.chmod
+        os.fchmod(fd, chmod.apply(file.mode, is_dir=False) if chmod else file.mode)
+        if file.mtime_ns is not None:
+            os.utime(fd, ns=(file.mtime_ns, file.mtime_ns))
+    finally:
+        os.close(fd)

@@ -1,0 +1,231 @@
+"""Content checksums of selected COPY/ADD sources, memoised by a stat cache.
+
+A checksum is a sha256 hex digest that changes iff the content, mode, file
+type, link target or the set of names of a source changes — never its mtime:
+
+* file: ``sha256(record(type, mode, size-independent content digest))``;
+* symlink: its target (verbatim);
+* directory: its own type and mode, then for each visible child in byte order
+  its name and its checksum (so a rename, an addition or a removal shows);
+* FIFO/device: type, mode and device number.
+
+uid/gid are part of a record only for trees whose ownership is kept on copy
+(``SourceTree.keep_owner``: ``COPY --from``); the context's ownership is reset
+to 0:0 on copy so it must not cause a cache miss. Ownership *flags*
+(``--chown``/``--chmod``) are added to the cache key by the caller.
+
+Reading is the expensive part, so the content digest of each regular file is
+memoised in a :class:`ChecksumCache` under the file's host path and its
+:class:`StatKey` ``(device, inode, size, mtime_ns, ctime_ns)``: an unchanged
+file is stat'ed, never read again. Directories are always re-listed (a
+directory's own stat says nothing about its children's content).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from hoist.context.select import (
+    Entry,
+    Selected,
+    SourceTree,
+    list_entries,
+    open_file,
+    open_selected,
+    open_selected_dir,
+    open_subdir,
+)
+from hoist.errors import ContextError
+
+__all__ = [
+    "ChecksumCache",
+    "MemoryChecksumCache",
+    "StatKey",
+    "StoreChecksumCache",
+    "selection_checksum",
+    "source_checksum",
+]
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class StatKey:
+    """What must be unchanged for a memoised content digest to be trusted."""
+
+    device: int
+    inode: int
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> StatKey:
+        return cls(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+class ChecksumCache(Protocol):
+    """Memo of file content digests: ``path`` is the file's host path."""
+
+    def get(self, path: str, key: StatKey) -> str | None: ...
+
+    def put(self, path: str, key: StatKey, digest: str) -> None: ...
+
+
+class MemoryChecksumCache:
+    """An in-process :class:`ChecksumCache` (tests; builds without a store)."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, tuple[StatKey, str]] = {}
+
+    def get(self, path: str, key: StatKey) -> str | None:
+        item = self._items.get(path)
+        return item[1] if item is not None and item[0] == key else None
+
+    def put(self, path: str, key: StatKey, digest: str) -> None:
+        self._items[path] = (key, digest)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class _StoreLike(Protocol):
+    def checksum_get(self, path: str, stat_key: tuple[int, ...]) -> str | None: ...
+
+    def checksum_put(self, path: str, stat_key: tuple[int, ...], digest: str) -> None: ...
+
+
+class StoreChecksumCache:
+    """:class:`ChecksumCache` over the store's SQLite checksum table (helper A's API).
+
+    The stat key is passed as the tuple ``(device, inode, size, mtime_ns, ctime_ns)``.
+    """
+
+    def __init__(self, store: _StoreLike) -> None:
+        self._store = store
+
+    def get(self, path: str, key: StatKey) -> str | None:
+        return self._store.checksum_get(path, _as_tuple(key))
+
+    def put(self, path: str, key: StatKey, digest: str) -> None:
+        self._store.checksum_put(path, _as_tuple(key), digest)
+
+
+def _as_tuple(key: StatKey) -> tuple[int, int, int, int, int]:
+    return (key.device, key.inode, key.size, key.mtime_ns, key.ctime_ns)
+
+
+# --- checksums -------------------------------------------------------------------------------
+
+
+def selection_checksum(selected: Iterable[Selected], cache: ChecksumCache) -> str:
+    """Return one digest over several sources: each one's destination name and checksum.
+
+    This is what a COPY/ADD cache key needs: it changes when a wildcard
+    matches another set of names, even with the same contents.
+
+    Raises:
+        ContextError: a source cannot be read.
+    """
+    h = hashlib.sha256()
+    for sel in selected:
+        _feed(h, "source", sel.parents, sel.name, source_checksum(sel, cache))
+    return h.hexdigest()
+
+
+def source_checksum(sel: Selected, cache: ChecksumCache) -> str:
+    """Return the content checksum of one selected source (hex sha256).
+
+    Raises:
+        ContextError: a file is unreadable (naming it) or changed while read.
+    """
+    if sel.is_dir:
+        fd = open_selected_dir(sel)
+        try:
+            return _dir_checksum(sel.tree, fd, os.fstat(fd), sel.path, "", cache)
+        finally:
+            os.close(fd)
+    dirfd, entry = open_selected(sel)
+    try:
+        return _entry_checksum(sel.tree, dirfd, entry, "", cache)
+    finally:
+        os.close(dirfd)
+
+
+def _entry_checksum(
+    tree: SourceTree, dirfd: int, entry: Entry, rel: str, cache: ChecksumCache
+) -> str:
+    st = entry.st
+    if stat.S_ISDIR(st.st_mode):
+        fd = open_subdir(tree, dirfd, entry)
+        try:
+            return _dir_checksum(tree, fd, st, entry.path, rel, cache)
+        finally:
+            os.close(fd)
+    if stat.S_ISREG(st.st_mode):
+        content = _content_digest(tree, dirfd, entry, cache)
+        return _record(tree, st, "file", content)
+    if stat.S_ISLNK(st.st_mode):
+        target = os.readlink(entry.name, dir_fd=dirfd)
+        return _record(tree, st, "symlink", target)
+    return _record(tree, st, "special", str(st.st_rdev))
+
+
+def _dir_checksum(
+    tree: SourceTree, fd: int, st: os.stat_result, path: str, rel: str, cache: ChecksumCache
+) -> str:
+    h = hashlib.sha256()
+    _feed(h, _record(tree, st, "dir", ""))
+    for child in list_entries(tree, fd, path, rel):
+        child_rel = f"{rel}/{child.name}" if rel else child.name
+        _feed(h, child.name, _entry_checksum(tree, fd, child, child_rel, cache))
+    return h.hexdigest()
+
+
+def _record(tree: SourceTree, st: os.stat_result, kind: str, detail: str) -> str:
+    owner = f"{st.st_uid}:{st.st_gid}" if tree.keep_owner else ""
+    h = hashlib.sha256()
+    _feed(h, kind, f"{stat.S_IMODE(st.st_mode):o}", owner, detail)
+    return h.hexdigest()
+
+
+def _feed(h: hashlib._Hash, *fields: str) -> None:
+    # Length-prefixed fields: no separator inside a name can forge another record.
+    for text in fields:
+        data = os.fsencode(text)
+        h.update(len(data).to_bytes(8, "big"))
+        h.update(data)
+
+
+def _content_digest(tree: SourceTree, dirfd: int, entry: Entry, cache: ChecksumCache) -> str:
+    host_path = os.path.join(tree.root.path, entry.path)
+    key = StatKey.of(entry.st)
+    cached = cache.get(host_path, key)
+    if cached is not None:
+        return cached
+    digest = hash_file(tree, dirfd, entry)
+    cache.put(host_path, key, digest)
+    return digest
+
+
+def hash_file(tree: SourceTree, dirfd: int, entry: Entry) -> str:
+    """Read a regular file once and return the sha256 hex digest of its content.
+
+    Raises:
+        ContextError: it cannot be read (naming it).
+    """
+    fd = open_file(tree, dirfd, entry)
+    h = hashlib.sha256()
+    try:
+        while chunk := os.read(fd, _CHUNK):
+            h.update(chunk)
+    except OSError as exc:
+        raise ContextError(f"reading {entry.path!r} in the {tree.label}: {exc.strerror}") from exc
+    finally:
+        os.close(fd)
+    return h.hexdigest()
