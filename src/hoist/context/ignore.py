@@ -126,9 +126,7 @@ def parse_ignore(text: str, *, filename: str = ".dockerignore") -> IgnoreMatcher
         ContextError: a pattern is not valid (``filename``, line and pattern
             are in the message).
     """
-    patterns = [
-        _compile(raw, lineno, filename) for lineno, raw in _pattern_lines(text) if raw
-    ]
+    patterns = [_compile(raw, lineno, filename) for lineno, raw in _pattern_lines(text) if raw]
     return IgnoreMatcher(patterns, source=filename)
 
 

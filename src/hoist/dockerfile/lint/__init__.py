@@ -1,0 +1,158 @@
+"""Dockerfile build checks: BuildKit's lint rules, under their names.
+
+Public API::
+
+    check(text, *, build_args=None, base_env=None, config=None) -> list[LintWarning]
+        every enabled rule's findings, sorted by line. ``config`` defaults to the
+        file's own ``# check=`` directive. Called by ``hoist lint`` and by the
+        build engine (``hoist build --check``, warnings at build start).
+    lint(text, ...) -> LintReport        findings plus the CheckConfig in force;
+                                          ``report.failed`` is True when the
+                                          directive says ``error=true`` and there
+                                          are findings.
+    fix(text, ...) -> FixResult           the mechanical findings rewritten (see
+                                          :mod:`hoist.dockerfile.lint.fix`).
+    RULES: dict[str, Rule]                name → rule (description, doc URL, fixable)
+    parse_check_options(value) -> CheckConfig
+
+A :class:`LintWarning` renders in BuildKit's short form with ``.short()``:
+``JSONArgsRecommended: JSON arguments recommended for CMD to prevent unintended
+behavior related to OS signals (line 5)``.
+
+Pure: takes text and values, returns values. ``base_env`` maps a FROM image
+(as written) to its config's environment; for an image not in it, only
+``PATH`` is assumed defined (UndefinedVar). The file is assumed to parse
+(run the parser first to get its diagnostics); :func:`check` on text that
+does not parse still returns findings for what it could read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+from hoist.dockerfile.lint import casing, structure, variables
+from hoist.dockerfile.lint import registry as r
+from hoist.dockerfile.lint.fix import FixResult, apply_fixes
+from hoist.dockerfile.lint.model import FileView
+from hoist.dockerfile.lint.registry import (
+    RULES,
+    CheckConfig,
+    LintWarning,
+    Rule,
+    parse_check_options,
+)
+from hoist.dockerfile.lint.source import read_view
+from hoist.dockerfile.lint.variables import VarContext
+
+__all__ = [
+    "RULES",
+    "CheckConfig",
+    "FixResult",
+    "LintReport",
+    "LintWarning",
+    "Rule",
+    "check",
+    "fix",
+    "lint",
+    "parse_check_options",
+]
+
+_Check = Callable[[FileView, VarContext], Iterable[LintWarning]]
+
+
+def _plain(fn: Callable[[FileView], Iterator[LintWarning]]) -> _Check:
+    return lambda view, _ctx: fn(view)
+
+
+# Rule → the function that finds it. The order is BuildKit's reporting order
+# only within a line; findings are sorted by line.
+_CHECKS: tuple[tuple[Rule, _Check], ...] = (
+    (r.NO_EMPTY_CONTINUATION, _plain(structure.no_empty_continuation)),
+    (r.CONSISTENT_INSTRUCTION_CASING, _plain(casing.consistent_instruction_casing)),
+    (r.STAGE_NAME_CASING, _plain(casing.stage_name_casing)),
+    (r.FROM_AS_CASING, _plain(casing.from_as_casing)),
+    (r.DUPLICATE_STAGE_NAME, _plain(structure.duplicate_stage_name)),
+    (r.RESERVED_STAGE_NAME, _plain(structure.reserved_stage_name)),
+    (r.UNDEFINED_ARG_IN_FROM, _plain(variables.undefined_arg_in_from)),
+    (r.INVALID_DEFAULT_ARG_IN_FROM, _plain(variables.invalid_default_arg_in_from)),
+    (r.REDUNDANT_TARGET_PLATFORM, _plain(variables.redundant_target_platform)),
+    (r.FROM_PLATFORM_FLAG_CONST_DISALLOWED, _plain(variables.from_platform_flag_const_disallowed)),
+    (r.MAINTAINER_DEPRECATED, _plain(structure.maintainer_deprecated)),
+    (r.LEGACY_KEY_VALUE_FORMAT, _plain(structure.legacy_key_value_format)),
+    (r.SECRETS_USED_IN_ARG_OR_ENV, _plain(variables.secrets_used_in_arg_or_env)),
+    (r.EXPOSE_PROTO_CASING, _plain(structure.expose_proto_casing)),
+    (r.EXPOSE_INVALID_FORMAT, _plain(structure.expose_invalid_format)),
+    (r.WORKDIR_RELATIVE_PATH, _plain(structure.workdir_relative_path)),
+    (r.JSON_ARGS_RECOMMENDED, _plain(structure.json_args_recommended)),
+    (r.MULTIPLE_INSTRUCTIONS_DISALLOWED, _plain(structure.multiple_instructions_disallowed)),
+    (r.UNDEFINED_VAR, variables.undefined_var),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LintReport:
+    """The findings and the configuration that selected them."""
+
+    warnings: tuple[LintWarning, ...]
+    config: CheckConfig
+
+    @property
+    def failed(self) -> bool:
+        """True when ``error=true`` is in force and something was found."""
+        return self.config.error and bool(self.warnings)
+
+
+def lint(
+    text: str,
+    *,
+    build_args: Mapping[str, str] | None = None,
+    base_env: Mapping[str, Mapping[str, str]] | None = None,
+    config: CheckConfig | None = None,
+) -> LintReport:
+    """Run every enabled rule on ``text``.
+
+    Raises:
+        DockerfileError: the ``# check=`` directive is malformed
+            (code ``invalid-check-directive``).
+    """
+    view = read_view(text)
+    if config is None:
+        config = parse_check_options(view.check or "", line=view.check_line or None)
+    ctx = VarContext(dict(build_args or {}), dict(base_env or {}))
+    return LintReport(tuple(_run(view, ctx, config)), config)
+
+
+def _run(view: FileView, ctx: VarContext, config: CheckConfig) -> list[LintWarning]:
+    found: list[LintWarning] = []
+    for rule, fn in _CHECKS:
+        if config.enabled(rule):
+            found.extend(fn(view, ctx))
+    order = {rule.name: i for i, (rule, _) in enumerate(_CHECKS)}
+    return sorted(found, key=lambda w: (w.line, order[w.rule.name]))
+
+
+def check(
+    text: str,
+    *,
+    build_args: Mapping[str, str] | None = None,
+    base_env: Mapping[str, Mapping[str, str]] | None = None,
+    config: CheckConfig | None = None,
+) -> list[LintWarning]:
+    """Return the findings of every enabled rule, sorted by line (see :func:`lint`)."""
+    report = lint(text, build_args=build_args, base_env=base_env, config=config)
+    return list(report.warnings)
+
+
+def fix(
+    text: str,
+    *,
+    build_args: Mapping[str, str] | None = None,
+    base_env: Mapping[str, Mapping[str, str]] | None = None,
+    config: CheckConfig | None = None,
+) -> FixResult:
+    """Rewrite the fixable findings of ``text``; everything else stays byte-identical."""
+    report = lint(text, build_args=build_args, base_env=base_env, config=config)
+    first = [w for w in report.warnings if w.rule is r.CONSISTENT_INSTRUCTION_CASING]
+    rest = [w for w in report.warnings if w.rule is not r.CONSISTENT_INSTRUCTION_CASING]
+    return apply_fixes(text, read_view(text), first + rest)

@@ -1,0 +1,54 @@
+"""Casing rules: StageNameCasing, FromAsCasing, ConsistentInstructionCasing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from hoist.dockerfile.lint import registry as r
+from hoist.dockerfile.lint.model import FileView, Instr
+from hoist.dockerfile.lint.registry import LintWarning
+
+
+def stage_name_casing(view: FileView) -> Iterator[LintWarning]:
+    for stage in view.stages:
+        if stage.name is not None and stage.name != stage.name.lower():
+            message = f"Stage name '{stage.name}' should be lowercase"
+            yield LintWarning(r.STAGE_NAME_CASING, message, stage.from_.source)
+
+
+def from_as_casing(view: FileView) -> Iterator[LintWarning]:
+    """The ``AS`` keyword must be lower case after a lower-case ``from`` and
+    upper case otherwise."""
+    for stage in view.stages:
+        word = stage.as_keyword
+        if word is None:
+            continue
+        from_kw = stage.from_.keyword
+        expected = word.lower() if from_kw == from_kw.lower() else word.upper()
+        if word != expected:
+            message = f"'{word}' and '{from_kw}' keywords' casing do not match"
+            yield LintWarning(r.FROM_AS_CASING, message, stage.from_.source)
+
+
+def majority_is_lower(instrs: tuple[Instr, ...]) -> bool:
+    """True when more self-consistent keywords are lower case than upper case
+    (a tie counts as upper case, as in BuildKit)."""
+    lower = upper = 0
+    for instr in instrs:
+        word = instr.keyword
+        if word == word.lower():
+            lower += 1
+        elif word == word.upper():
+            upper += 1
+    return lower > upper
+
+
+def consistent_instruction_casing(view: FileView) -> Iterator[LintWarning]:
+    instrs = view.all_instrs()
+    lower = majority_is_lower(instrs)
+    casing = "lowercase" if lower else "uppercase"
+    for instr in instrs:
+        word = instr.keyword
+        if word != (word.lower() if lower else word.upper()):
+            message = f"Command '{word}' should match the case of the command majority ({casing})"
+            yield LintWarning(r.CONSISTENT_INSTRUCTION_CASING, message, instr.source)
