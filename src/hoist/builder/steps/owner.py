@@ -27,7 +27,8 @@ from hoist.fs.resolve import Root
 __all__ = ["Chmod", "parse_chmod", "resolve_chown"]
 
 _MAX_DB_BYTES = 4 << 20
-_CLAUSE = re.compile(r"([ugoa]*)([-+=])([rwxXst]*)")
+_CLAUSE = re.compile(r"([ugoa]*)((?:[-+=][rwxXst]*)+)")
+_ACTION = re.compile(r"([-+=])([rwxXst]*)")
 _WHO = {"u": 0o4700, "g": 0o2070, "o": 0o1007, "a": 0o7777}
 _PERM = {"r": 0o444, "w": 0o222, "x": 0o111, "s": 0o6000, "t": 0o1000}
 
@@ -81,7 +82,8 @@ def parse_chmod(text: str) -> Chmod:
         match = _CLAUSE.fullmatch(part)
         if match is None:
             raise UserInputError(f"parsing --chmod={text}: invalid mode {part!r}")
-        clauses.append((match.group(1), match.group(2), match.group(3)))
+        for op, perms in _ACTION.findall(match.group(2)):
+            clauses.append((match.group(1), op, perms))
     return Chmod(text, clauses=tuple(clauses))
 
 
