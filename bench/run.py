@@ -1,0 +1,425 @@
+#!/usr/bin/env python3
+"""Benchmark hoist against docker (classic and BuildKit) and buildah on the shared scenarios.
+
+The scenarios come from ``make_scenarios.py`` (``/work/shared/bench``); see
+bench/README.md. Every (scenario, variant) is measured ``--runs`` times; in each
+run every available tool builds once, in a rotated order (interleaved, because
+the machine is shared and noisy). Medians are printed with hoist's ratio to
+each other tool and written to ``bench/RESULTS.md``.
+
+    .venv/bin/python bench/run.py [--scenarios s1-seed-app,s4-many-steps] [--runs 5]
+        [--tools hoist,docker-classic,docker-buildkit,buildah] [--make-scenarios PATH]
+
+Only the build itself is timed; resetting caches and mutating the context are not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+
+REPO = Path(__file__).resolve().parent.parent
+BASE_DOCKERFILE = REPO / "tests" / "compat" / "base" / "Dockerfile"
+DEFAULT_SCENARIOS = ("s1-seed-app", "s4-many-steps", "s5-parallel-stages")
+DOCKER = "/usr/bin/docker"
+TOOLS = ("hoist", "docker-classic", "docker-buildkit", "buildah")
+#: Variants that mutate the context before each timed rebuild.
+MUTATING = frozenset({"edit", "dep-edit", "touch", "byte"})
+
+
+def _quiet(command: Sequence[str], env: dict[str, str] | None = None) -> tuple[int, str]:
+    proc = subprocess.run(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+    )
+    return proc.returncode, proc.stdout
+
+
+# --------------------------------------------------------------------------- tools
+
+
+@dataclass
+class Tool:
+    """One builder. ``command`` gives the argv of a build; ``reset`` empties its cache."""
+
+    name: str
+    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+
+    def unavailable(self) -> str | None:
+        """Why this tool cannot be measured here, or None."""
+        raise NotImplementedError
+
+    def setup(self, base: Path, work: Path) -> None:
+        """Make ``busybox:local`` from the base context ``base``."""
+        raise NotImplementedError
+
+    def begin_variant(self, work: Path) -> None:
+        """Start a variant with an empty cache (base image kept)."""
+        self.reset(work)
+
+    def reset(self, work: Path) -> None:
+        raise NotImplementedError
+
+    def command(self, context: Path, tag: str, *, cold: bool) -> list[str]:
+        raise NotImplementedError
+
+
+class Hoist(Tool):
+    def __init__(self, executable: Path) -> None:
+        super().__init__("hoist")
+        self.executable = executable
+        self.root = Path()
+        self.template = Path()
+
+    def unavailable(self) -> str | None:
+        if not self.executable.exists():
+            return f"{self.executable} not found"
+        status, _ = _quiet([str(self.executable), "build", "--help"])
+        return None if status == 0 else "`hoist build` is not there yet"
+
+    def setup(self, base: Path, work: Path) -> None:
+        self.template = work / "hoist-template"
+        _check([*self._build(self.template), "-t", "busybox:local", str(base)], self.env)
+
+    def reset(self, work: Path) -> None:
+        self.root = work / "hoist-store"
+        shutil.rmtree(self.root, ignore_errors=True)
+        shutil.copytree(self.template, self.root, symlinks=True)
+
+    def _build(self, root: Path) -> list[str]:
+        return [str(self.executable), "--root", str(root), "build"]
+
+    def command(self, context: Path, tag: str, *, cold: bool) -> list[str]:
+        return [*self._build(self.root), "-t", tag, "-f", str(context / "Dockerfile"), str(context)]
+
+
+class Docker(Tool):
+    def __init__(self, buildkit: bool) -> None:
+        super().__init__("docker-buildkit" if buildkit else "docker-classic")
+        self.buildkit = buildkit
+        self.env["DOCKER_BUILDKIT"] = "1" if buildkit else "0"
+        self.env["BUILDKIT_PROGRESS"] = "plain"
+
+    def unavailable(self) -> str | None:
+        if not Path(DOCKER).exists():
+            return f"{DOCKER} not installed"
+        status, _ = _quiet([DOCKER, "info"])
+        return None if status == 0 else "dockerd is not running (tools/start_docker.sh)"
+
+    def setup(self, base: Path, work: Path) -> None:
+        status, _ = _quiet([DOCKER, "image", "inspect", "busybox:local"])
+        if status != 0:  # both docker tools share one image store: build it once
+            _check([DOCKER, "build", "--network=host", "-t", "busybox:local", str(base)], self.env)
+
+    def reset(self, work: Path) -> None:
+        if self.buildkit:
+            _check([DOCKER, "builder", "prune", "-af"], self.env)
+
+    def command(self, context: Path, tag: str, *, cold: bool) -> list[str]:
+        command = [DOCKER, "build", "--network=host", "-t", tag]
+        if cold and not self.buildkit:
+            command.append("--no-cache")  # classic: cache is the image store itself
+        return [*command, "-f", str(context / "Dockerfile"), str(context)]
+
+
+class Buildah(Tool):
+    # crun refuses this machine's hybrid cgroups; runc works
+    RUNTIME = "/usr/sbin/runc"
+
+    def __init__(self) -> None:
+        super().__init__("buildah")
+
+    def unavailable(self) -> str | None:
+        if shutil.which("buildah") is None:
+            return "buildah not installed"
+        return None if Path(self.RUNTIME).exists() else f"{self.RUNTIME} not installed"
+
+    def _bud(self) -> list[str]:
+        return ["buildah", "bud", "--runtime", self.RUNTIME, "--layers", "--network", "host"]
+
+    def setup(self, base: Path, work: Path) -> None:
+        _check([*self._bud(), "-t", "busybox:local", str(base)], self.env)
+
+    def reset(self, work: Path) -> None:
+        """buildah's layer cache is its image store: cold builds pass --no-cache instead."""
+
+    def command(self, context: Path, tag: str, *, cold: bool) -> list[str]:
+        command = [*self._bud(), "-t", tag]
+        if cold:
+            command.append("--no-cache")
+        return [*command, "-f", str(context / "Dockerfile"), str(context)]
+
+
+class BenchError(Exception):
+    """A preparation command failed (the message holds its output's tail)."""
+
+
+def _check(command: Sequence[str], env: dict[str, str]) -> None:
+    status, output = _quiet(command, env)
+    if status != 0:
+        tail = "\n".join(output.splitlines()[-15:])
+        raise BenchError(f"{' '.join(command)} failed ({status}):\n{tail}")
+
+
+def make_tools(names: Sequence[str], hoist: Path) -> tuple[list[Tool], dict[str, str]]:
+    """The tools asked for that can run here, and why the others cannot."""
+    factories = {
+        "hoist": lambda: Hoist(hoist),
+        "docker-classic": lambda: Docker(buildkit=False),
+        "docker-buildkit": lambda: Docker(buildkit=True),
+        "buildah": Buildah,
+    }
+    tools: list[Tool] = []
+    skipped: dict[str, str] = {}
+    for name in names:
+        tool = factories[name]()
+        reason = tool.unavailable()
+        if reason is None:
+            tools.append(tool)
+        else:
+            skipped[name] = reason
+    return tools, skipped
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+@dataclass
+class Cell:
+    """Timings of one tool on one (scenario, variant)."""
+
+    times: list[float] = field(default_factory=list)
+    failures: int = 0
+
+    def median(self) -> float | None:
+        return statistics.median(self.times) if self.times else None
+
+
+@dataclass
+class Scenarios:
+    """The scenario generator: a module for listing, a script for gen/mutate."""
+
+    script: Path
+    seed: int
+    module: ModuleType
+
+    @classmethod
+    def load(cls, script: Path, seed: int) -> Scenarios:
+        spec = importlib.util.spec_from_file_location("make_scenarios", script)
+        if spec is None or spec.loader is None or not script.exists():
+            raise BenchError(f"cannot load {script} (pass --make-scenarios)")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return cls(script, seed, module)
+
+    def variants(self, name: str) -> list[str]:
+        return list(self.module.SCENARIOS[name][1])
+
+    def generate(self, name: str, out: Path) -> Path:
+        command = [sys.executable, str(self.script), "gen", "--out", str(out)]
+        _check([*command, "--seed", str(self.seed), name], dict(os.environ))
+        return out / name
+
+    def mutate(self, directory: Path, kind: str, step: int) -> None:
+        command = [sys.executable, str(self.script), "mutate", "--dir", str(directory)]
+        command += ["--kind", kind, "--step", str(step), "--seed", str(self.seed)]
+        _check(command, dict(os.environ))
+
+
+def rotated(tools: Sequence[Tool], k: int) -> Iterator[Tool]:
+    for i in range(len(tools)):
+        yield tools[(i + k) % len(tools)]
+
+
+def timed_build(tool: Tool, context: Path, tag: str, *, cold: bool) -> float | None:
+    command = tool.command(context, tag, cold=cold)
+    start = time.perf_counter()
+    status, output = _quiet(command, tool.env)
+    elapsed = time.perf_counter() - start
+    if status != 0:
+        tail = "\n".join(output.splitlines()[-8:])
+        print(f"    {tool.name} failed ({status}):\n{tail}", file=sys.stderr)
+        return None
+    return elapsed
+
+
+def measure_variant(
+    tools: list[Tool], scenarios: Scenarios, name: str, variant: str, runs: int, work: Path
+) -> dict[str, Cell]:
+    context = scenarios.generate(name, work / "scenarios")
+    tag = f"hoist-bench/{name}:{variant}"
+    cells = {tool.name: Cell() for tool in tools}
+    cold = variant == "cold"
+    for tool in tools:
+        tool.begin_variant(work)
+        if not cold:  # warm-up build, not timed: the cache every later run starts from
+            timed_build(tool, context, tag, cold=False)
+    for k in range(runs):
+        if variant in MUTATING:
+            scenarios.mutate(context, variant, k + 1)
+        for tool in rotated(tools, k):
+            if cold:
+                tool.reset(work)
+            elapsed = timed_build(tool, context, tag, cold=cold)
+            cell = cells[tool.name]
+            if elapsed is None:
+                cell.failures += 1
+            else:
+                cell.times.append(elapsed)
+        print(f"  {name} {variant} run {k + 1}: " + _run_line(cells), flush=True)
+    return cells
+
+
+def _run_line(cells: dict[str, Cell]) -> str:
+    return ", ".join(f"{n} {c.times[-1]:.2f}s" if c.times else f"{n} -" for n, c in cells.items())
+
+
+# --------------------------------------------------------------------------- reporting
+
+Results = dict[tuple[str, str], dict[str, Cell]]
+
+
+def _fmt(cell: Cell | None) -> str:
+    if cell is None or not cell.times:
+        return "failed" if cell is not None and cell.failures else "—"
+    text = f"{cell.median():.2f} s"
+    if len(cell.times) > 1:
+        text += f" ({min(cell.times):.2f}-{max(cell.times):.2f})"
+    return text + (f" [{cell.failures} failed]" if cell.failures else "")
+
+
+def _ratio(hoist: Cell | None, other: Cell | None) -> str:
+    a = hoist.median() if hoist else None
+    b = other.median() if other else None
+    return "—" if a is None or b is None or b == 0 else f"{a / b:.2f}x"
+
+
+def table(results: Results, tools: Sequence[str]) -> list[str]:
+    others = [t for t in tools if t != "hoist"] if "hoist" in tools else []
+    header = ["scenario", "variant", *tools] + [f"hoist / {t}" for t in others]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for (scenario, variant), cells in results.items():
+        row = [scenario, variant, *(_fmt(cells.get(t)) for t in tools)]
+        row += [_ratio(cells.get("hoist"), cells.get(t)) for t in others]
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
+def environment() -> list[str]:
+    def first_line(command: list[str]) -> str:
+        status, output = _quiet(command)
+        return output.splitlines()[0].strip() if status == 0 and output else "not available"
+
+    return [
+        f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- machine: {os.cpu_count()} CPUs, Linux {platform.release()}",
+        f"- hoist: commit {first_line(['git', '-C', str(REPO), 'rev-parse', '--short', 'HEAD'])}",
+        f"- docker: {first_line([DOCKER, 'version', '--format', '{{.Server.Version}}'])}",
+        f"- buildah: {first_line(['buildah', '--version'])}",
+    ]
+
+
+def write_results(path: Path, results: Results, tools: Sequence[str], notes: list[str]) -> None:
+    lines = ["# Benchmark results", "", "Written by `bench/run.py`; see bench/README.md.", ""]
+    lines += environment()
+    lines += ["", "Median wall time of the build command (min-max over the runs).", ""]
+    lines += table(results, tools)
+    if notes:
+        lines += ["", "## Notes", "", *(f"- {note}" for note in notes)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+# --------------------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--make-scenarios",
+        type=Path,
+        default=REPO.parent / "shared" / "bench" / "make_scenarios.py",
+        help="path of make_scenarios.py (default: ../shared/bench/ beside the repository)",
+    )
+    parser.add_argument("--scenarios", default=",".join(DEFAULT_SCENARIOS))
+    parser.add_argument("--variants", default="", help="only these variants (default: all)")
+    parser.add_argument("--tools", default=",".join(TOOLS))
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--hoist", type=Path, default=REPO / ".venv" / "bin" / "hoist")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "RESULTS.md")
+    parser.add_argument("--note", action="append", default=[], help="a line for RESULTS.md")
+    return parser.parse_args(argv)
+
+
+def _set_up(tools: list[Tool], base: Path, work: Path, notes: list[str]) -> list[Tool]:
+    """The tools that could make busybox:local; a note for each that could not."""
+    ready = []
+    for tool in tools:
+        try:
+            tool.setup(base, work)
+        except BenchError as exc:
+            lines = str(exc).splitlines()
+            why = next((line for line in lines[1:] if "error" in line.lower()), lines[-1])
+            notes.append(f"{tool.name} not measured: making busybox:local failed: {why.strip()}")
+            print(f"note: {tool.name}: {exc}", file=sys.stderr)
+        else:
+            ready.append(tool)
+    return ready
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        return _run(args)
+    except BenchError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    scenarios = Scenarios.load(args.make_scenarios, args.seed)
+    tools, skipped = make_tools(args.tools.split(","), args.hoist)
+    notes = [f"{name} not measured: {why}" for name, why in skipped.items()] + args.note
+    for note in notes:
+        print(f"note: {note}")
+    results: Results = {}
+    with tempfile.TemporaryDirectory(prefix="hoist-bench-") as tmp:
+        work = Path(tmp)
+        base = work / "base"
+        base.mkdir()
+        shutil.copy(BASE_DOCKERFILE, base / "Dockerfile")
+        shutil.copy("/bin/busybox", base / "busybox")
+        tools = _set_up(tools, base, work, notes)
+        wanted = set(filter(None, args.variants.split(",")))
+        for name in args.scenarios.split(","):
+            for variant in scenarios.variants(name):
+                if not wanted or variant in wanted:
+                    results[name, variant] = measure_variant(
+                        tools, scenarios, name, variant, args.runs, work
+                    )
+    names = [t.name for t in tools]
+    print("\n".join(table(results, names)))
+    write_results(args.out, results, names, notes)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
