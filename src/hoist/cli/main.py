@@ -14,7 +14,14 @@ import sys
 
 from hoist.errors import DockerfileError, HoistError
 
-COMMAND_MODULES = ("hoist.cli.images", "hoist.cli.run")
+COMMAND_MODULES = (
+    "hoist.cli.archive",
+    "hoist.cli.build",
+    "hoist.cli.images",
+    "hoist.cli.lint",
+    "hoist.cli.maintenance",
+    "hoist.cli.run",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

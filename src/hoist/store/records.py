@@ -31,6 +31,7 @@ class StoredImage:
     image: Image
     manifest_digest: Digest
     manifest: Manifest
+    manifest_bytes: bytes
     parent: Digest | None
     created: str | None
     size: int

@@ -165,19 +165,14 @@ class Store:
         if row is None:
             raise ImageNotFound(f"no such image: {text}")
         manifest_digest = Digest.parse(row[0])
-        manifest = Manifest.from_json(read_small(self.blobs, manifest_digest), str(manifest_digest))
+        manifest_bytes = read_small(self.blobs, manifest_digest)
+        manifest = Manifest.from_json(manifest_bytes, str(manifest_digest))
         config = read_small(self.blobs, manifest.config.digest)
         image = Image.from_config_bytes(config, manifest.layers)
         parent = Digest.parse(row[1]) if row[1] else None
+        tags = self.tags_of(image_id)
         return StoredImage(
-            image_id,
-            image,
-            manifest_digest,
-            manifest,
-            parent,
-            row[2],
-            row[3],
-            self.tags_of(image_id),
+            image_id, image, manifest_digest, manifest, manifest_bytes, parent, row[2], row[3], tags
         )
 
     def tags_of(self, image_id: Digest) -> tuple[Reference, ...]:

@@ -1,0 +1,49 @@
+"""Store maintenance: ``prune`` (dangling images, unreferenced blobs) and ``fsck``."""
+
+from __future__ import annotations
+
+import argparse
+
+from hoist.cli.imagefmt import human_size
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser("prune", help="remove dangling images and unreferenced blobs")
+    p.add_argument("-f", "--force", action="store_true", help="do not prompt (never prompts)")
+    p.set_defaults(handler=_prune)
+
+    p = subparsers.add_parser("fsck", help="verify every blob and record of the store")
+    p.add_argument("--repair", action="store_true", help="remove what is broken")
+    p.set_defaults(handler=_fsck)
+
+
+def _prune(args: argparse.Namespace) -> int:
+    from hoist.store.store import Store
+
+    with Store.open(args.root) as store:
+        events, collected = store.prune()
+    if events:
+        print("Deleted Images:")
+        for event in events:
+            print(f"deleted: {event.what}")
+        print()
+    print(f"Total reclaimed space: {human_size(collected.reclaimed)}")
+    return 0
+
+
+def _fsck(args: argparse.Namespace) -> int:
+    from hoist.store.store import Store
+
+    with Store.open(args.root) as store:
+        problems = store.fsck(repair=args.repair)
+        remaining = store.fsck() if args.repair and problems else problems
+    for line in problems:
+        print(f"{'repaired' if args.repair else 'problem'}: {line}")
+    if remaining:
+        if args.repair:
+            for line in remaining:
+                print(f"still broken: {line}")
+        print(f"fsck: {len(remaining)} problem(s) in {store.root}")
+        return 1
+    print(f"fsck: {store.root} is consistent")
+    return 0

@@ -1,0 +1,1 @@
+"""Archives in and out of the store: docker-archive, OCI archive/layout, rootfs tarballs."""
