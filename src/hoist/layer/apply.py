@@ -186,8 +186,8 @@ def _for_each(stream: BinaryIO, limits: Limits,
     deadline = None if limits.max_seconds is None else time.monotonic() + limits.max_seconds
     guard = _Guard(limits, deadline)
     try:
-        with tarfile.open(fileobj=codec.open_decompressed(stream), mode="r|",
-                          errorlevel=2) as tf:
+        reader = codec.open_decompressed(stream)
+        with tarfile.open(fileobj=reader, mode="r|", errorlevel=2) as tf:
             last_offset = -1
             for member in tf:
                 if member.offset_data <= last_offset:  # CVE-2025-8194: offsets only advance
@@ -195,11 +195,24 @@ def _for_each(stream: BinaryIO, limits: Limits,
                 last_offset = member.offset_data
                 guard.check(member)
                 handle(tf, member, guard)
+        _drain(reader, guard)
     except HoistError:
         raise
     except (tarfile.TarError, EOFError, ValueError, OverflowError, RecursionError) as exc:
         cause = "unexpected end of data" if isinstance(exc, EOFError) else str(exc)
         raise ArchiveError(f"reading the archive: {cause or type(exc).__name__}") from exc
+
+
+def _drain(reader: BinaryIO, guard: _Guard) -> None:
+    """Read what follows the end of the tar, so a truncated or corrupt codec stream errors."""
+    while chunk := reader.read(_CHUNK):
+        guard.bytes += len(chunk)
+        if guard.bytes > guard.limits.max_bytes:
+            raise ArchiveError(
+                f"reading the archive: more than max_bytes={guard.limits.max_bytes} "
+                "uncompressed bytes (after the end of the tar)"
+            )
+        guard.tick()
 
 
 class _Guard:

@@ -190,7 +190,13 @@ class EntryWriter:
         os.utime(name, ns=(ns, ns), dir_fd=dirfd, follow_symlinks=False)
 
     def _hardlink(self, dirfd: int, name: str, member: tarfile.TarInfo) -> None:
-        target = clean_name(member.linkname)
+        try:
+            target = clean_name(member.linkname)
+        except ArchiveError as exc:
+            raise ArchiveError(
+                f"extracting hardlink {member.name!r} -> {member.linkname!r}: "
+                "the target escapes the destination"
+            ) from exc
         try:
             src = self.root.open(target, os.O_PATH, follow_final=False)
         except OSError as exc:
