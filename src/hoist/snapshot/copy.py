@@ -27,7 +27,8 @@ class CopySnapshotter:
     name = "copy"
 
     def __init__(self, root: Path) -> None:
-        self.root = root
+        # canonical, so mount points match what /proc/self/mountinfo reports
+        self.root = Path(os.path.realpath(root))
 
     def prepare(self, key: str, lowers: Sequence[Path]) -> CopySnapshot:
         """Flatten ``lowers`` (bottom → top) into a writable copy.

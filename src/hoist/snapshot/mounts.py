@@ -11,6 +11,7 @@ from pathlib import Path
 from hoist.errors import SnapshotError
 
 _MNT_DETACH = 2
+_UMOUNT_NOFOLLOW = 8
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -37,20 +38,20 @@ def mount_overlay(target: Path, options: str, cwd: Path) -> None:
 def unmount(target: Path) -> None:
     """Unmount ``target`` if it is a mount point; detach it lazily when busy.
 
+    Never follows a symlink at ``target``; "not mounted" is success.
+
     Raises:
         SnapshotError: the kernel refused even a lazy unmount.
     """
-    if not is_mounted(target):
-        return
     path = os.fsencode(target)
-    if _libc.umount2(path, 0) == 0:
+    if _libc.umount2(path, _UMOUNT_NOFOLLOW) == 0:
         return
     err = ctypes.get_errno()
-    if err == errno.EBUSY and _libc.umount2(path, _MNT_DETACH) == 0:
+    if err in (errno.EINVAL, errno.ENOENT):
+        return  # not a mount point (any more)
+    if err == errno.EBUSY and _libc.umount2(path, _UMOUNT_NOFOLLOW | _MNT_DETACH) == 0:
         return
     err = ctypes.get_errno() or err
-    if err in (errno.EINVAL, errno.ENOENT):
-        return  # not mounted (any more)
     raise SnapshotError(f"unmounting {target}: {os.strerror(err)}")
 
 
@@ -65,7 +66,8 @@ def mount_points() -> set[str]:
 
 
 def is_mounted(target: Path) -> bool:
-    return str(target) in mount_points()
+    """Whether ``target`` is a mount point (by device change, so any spelling works)."""
+    return os.path.ismount(target)
 
 
 def _unescape(field: bytes) -> str:

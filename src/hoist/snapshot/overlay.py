@@ -10,6 +10,7 @@ off because lowers are shared between many mounts.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,7 +28,8 @@ class OverlaySnapshotter:
     name = "overlay"
 
     def __init__(self, root: Path) -> None:
-        self.root = root
+        # canonical, so mount points match what /proc/self/mountinfo reports
+        self.root = Path(os.path.realpath(root))
 
     def prepare(self, key: str, lowers: Sequence[Path]) -> OverlaySnapshot:
         """Mount a writable overlay of ``lowers`` (bottom → top).
