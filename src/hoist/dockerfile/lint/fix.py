@@ -38,7 +38,9 @@ class _Lines:
     """The file as lines with their endings, edited line by line."""
 
     def __init__(self, text: str) -> None:
-        self.lines = text.splitlines(keepends=True)
+        # Only "\n" ends a line, as for the Dockerfile reader (not str.splitlines' set).
+        self.lines = [line + "\n" for line in text.split("\n")]
+        self.lines[-1] = self.lines[-1][:-1]
         self.deleted: set[int] = set()
 
     def get(self, lineno: int) -> str:
@@ -59,7 +61,8 @@ class _Lines:
 
 def apply_fixes(text: str, view: FileView, warnings: list[LintWarning]) -> FixResult:
     """Rewrite ``text`` for every fixable warning in ``warnings`` (found on ``view``)."""
-    lines = _Lines(text)
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    lines = _Lines(text.removeprefix(bom))
     by_line = {i.source.start: i for i in view.all_instrs()}
     fixed: list[LintWarning] = []
     left: list[LintWarning] = []
@@ -68,14 +71,18 @@ def apply_fixes(text: str, view: FileView, warnings: list[LintWarning]) -> FixRe
         instr = by_line.get(warning.line)
         done = fixer is not None and instr is not None and fixer(lines, view, instr, warning)
         (fixed if done else left).append(warning)
-    return FixResult(lines.text(), tuple(fixed), tuple(left))
+    return FixResult(bom + lines.text(), tuple(fixed), tuple(left))
 
 
 def _keyword(lines: _Lines, view: FileView, instr: Instr, _w: LintWarning) -> bool:
     word = instr.keyword
     wanted = word.lower() if majority_is_lower(view.all_instrs()) else word.upper()
     pattern = rf"^(\s*){re.escape(word)}(?=\s|$)"
-    return lines.sub(instr.source.start, pattern, lambda m: m.group(1) + wanted)
+    if not lines.sub(instr.source.start, pattern, lambda m: m.group(1) + wanted):
+        return False
+    if instr.name == "from":  # keep FromAsCasing true after changing FROM's case
+        _stage_words(lines, view, instr, LintWarning(r.FROM_AS_CASING, "", instr.source))
+    return True
 
 
 def _stage_words(lines: _Lines, view: FileView, instr: Instr, w: LintWarning) -> bool:

@@ -1,0 +1,52 @@
+"""Golden lint cases: tests/golden/lint/<case>/{Dockerfile, expected[, fixed]}.
+
+``expected`` holds the findings in BuildKit's short form, one per line;
+``fixed`` (when present) the file after ``hoist lint --fix``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hoist.dockerfile.lint import check, fix
+
+GOLDEN = Path(__file__).resolve().parents[3] / "golden" / "lint"
+CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "Dockerfile").is_file())
+FIX_CASES = [c for c in CASES if (GOLDEN / c / "fixed").is_file()]
+
+
+def _read(case: str, name: str) -> str:
+    return (GOLDEN / case / name).read_bytes().decode("utf-8")
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_findings(case: str) -> None:
+    found = "".join(w.short() + "\n" for w in check(_read(case, "Dockerfile")))
+    assert found == _read(case, "expected")
+
+
+@pytest.mark.parametrize("case", FIX_CASES)
+def test_fix(case: str) -> None:
+    result = fix(_read(case, "Dockerfile"))
+    assert result.text == _read(case, "fixed")
+    assert result.fixed
+
+
+@pytest.mark.parametrize("case", FIX_CASES)
+def test_fix_is_complete_and_idempotent(case: str) -> None:
+    """After a fix, no fixable finding it claimed remains, and fixing again changes nothing."""
+    result = fix(_read(case, "Dockerfile"))
+    fixed_rules = {w.rule.name for w in result.fixed}
+    left_after = {w.rule.name for w in check(result.text)}
+    assert not (fixed_rules & left_after) - {w.rule.name for w in result.left}
+    assert fix(result.text).text == result.text
+
+
+def test_there_is_a_case_for_every_rule() -> None:
+    from hoist.dockerfile.lint import RULES
+
+    expected = "".join(_read(case, "expected") for case in CASES)
+    missing = [name for name in RULES if f"{name}: " not in expected]
+    assert missing == []
