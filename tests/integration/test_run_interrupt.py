@@ -125,3 +125,38 @@ def test_recovery_leaves_live_owners_alone(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=15)
     _assert_clean(tmp_path)
+
+
+def _start_cli(tmp_path: Path) -> subprocess.Popen[bytes]:
+    from hoist.store.store import Store
+    from hoist.testing.busybox import make_busybox_image
+
+    with Store.open(tmp_path / "store") as store:
+        make_busybox_image(store, tmp_path)
+    argv = [sys.executable, "-m", "hoist", "--root", str(tmp_path / "store"), "run",
+            "busybox:local", "sh", "-c", f"sleep {_marker(tmp_path)} & wait"]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while len(_container_pids(tmp_path)) < 2:
+        assert proc.poll() is None, "hoist run exited early"
+        assert time.monotonic() < deadline, "container never started"
+        time.sleep(0.05)
+    return proc
+
+
+def test_hoist_run_sigint_cleans_up_and_exits_130(tmp_path: Path) -> None:
+    proc = _start_cli(tmp_path)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=15) == 130
+    _assert_clean(tmp_path)
+
+
+def test_hoist_run_sigkill_then_any_hoist_command_cleans_up(tmp_path: Path) -> None:
+    proc = _start_cli(tmp_path)
+    proc.kill()
+    proc.wait(timeout=5)
+    assert _container_pids(tmp_path)
+    done = subprocess.run([sys.executable, "-m", "hoist", "--root", str(tmp_path / "store"),
+                           "run", "busybox:local", "true"], capture_output=True, timeout=60)
+    assert done.returncode == 0
+    _assert_clean(tmp_path)

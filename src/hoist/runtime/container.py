@@ -127,7 +127,7 @@ def _unpack_blob(store: Store, digest: Digest, dest: Path) -> None:
     from hoist.layer.apply import apply_layer
 
     with store.blobs.open(digest) as stream:
-        apply_layer(stream, dest, whiteout_format="overlay")
+        apply_layer(stream, str(dest), whiteout_format="overlay", atomic=False)
 
 
 def run_image(store: Store, image_ref: str, options: RunOptions) -> int:
