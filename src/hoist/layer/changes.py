@@ -27,6 +27,7 @@ from hoist.errors import LayerError
 
 OPAQUE_XATTRS: Final = ("trusted.overlay.opaque", "user.overlay.opaque")
 REDIRECT_XATTRS: Final = ("trusted.overlay.redirect", "user.overlay.redirect")
+METACOPY_XATTRS: Final = ("trusted.overlay.metacopy", "user.overlay.metacopy")
 # Overlay bookkeeping that must never reach a layer or decide that a dir changed.
 OVERLAY_XATTR_PREFIXES: Final = ("trusted.overlay.", "user.overlay.")
 
@@ -109,10 +110,22 @@ def _walk_upper(dirfd: int, prefix: str, lowers: _Lowers) -> Iterator[Change]:
                 yield Change(path, Kind.DELETE)
             continue
         if not stat.S_ISDIR(st.st_mode):
+            if stat.S_ISREG(st.st_mode):
+                _refuse_metacopy(dirfd, entry.name, path)
             yield Change(path, Kind.ADD)
             continue
         with _DirFd(entry.name, dirfd) as child:
             yield from _upper_dir(child, path, st, lowers)
+
+
+def _refuse_metacopy(dirfd: int, name: str, path: str) -> None:
+    """A metacopy-only upper file has no data of its own: it cannot become a layer entry."""
+    names = os.listxattr(f"/proc/self/fd/{dirfd}/{name}", follow_symlinks=False)
+    if any(n in METACOPY_XATTRS for n in names):
+        raise LayerError(
+            f"computing the layer diff: {path} is an overlay metacopy file",
+            hint="mount overlayfs with metacopy=off",
+        )
 
 
 def _upper_dir(fd: int, path: str, st: os.stat_result, lowers: _Lowers) -> Iterator[Change]:

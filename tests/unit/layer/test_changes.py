@@ -130,3 +130,14 @@ def test_overlay_redirect_is_refused(tmp_path: Path) -> None:
     os.setxattr(upper / "moved", "trusted.overlay.redirect", b"/orig")
     with pytest.raises(LayerError, match="redirect_dir"):
         overlay_changes(str(upper), [str(lower)])
+
+
+@pytest.mark.root
+def test_overlay_metacopy_is_refused(tmp_path: Path) -> None:
+    lower, upper = tmp_path / "lower", tmp_path / "upper"
+    lower.mkdir()
+    upper.mkdir()
+    (upper / "f").write_text("")
+    os.setxattr(upper / "f", "trusted.overlay.metacopy", b"")
+    with pytest.raises(LayerError, match="metacopy"):
+        overlay_changes(str(upper), [str(lower)])
