@@ -38,17 +38,16 @@ def run(args: argparse.Namespace) -> int:
 
     path, filename = _dockerfile_path(args)
     text = _read(path)
-    _validate(text, filename)
     build_args = _build_args(args.build_arg)
     if args.fix:
         if path is None:
             raise _usage("--fix needs a Dockerfile on disk, not stdin")
-        result = lint_mod.fix(text, build_args=build_args)
+        result = lint_mod.fix(text, build_args=build_args, filename=filename)
         if result.fixed:
             _write_atomic(path, result.text)
             print(f"fixed {len(result.fixed)} problem(s) in {filename}")
         text = result.text
-    report = lint_mod.lint(text, build_args=build_args)
+    report = lint_mod.lint(text, build_args=build_args, filename=filename)
     lines = text.removeprefix("\ufeff").splitlines()
     for warning in report.warnings:
         shown = render.detailed(warning, lines, filename) if args.verbose else render.short(warning)
@@ -87,18 +86,6 @@ def _read(path: Path | None) -> str:
             f"reading Dockerfile {path or '-'}: not valid UTF-8 at byte {exc.start}",
             code="dockerfile-not-utf8",
         ) from exc
-
-
-def _validate(text: str, filename: str) -> None:
-    """Parse with the real parser first, so a broken file gets its diagnostic."""
-    try:
-        from hoist.dockerfile import parse  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    try:
-        parse(text, filename=filename)
-    except TypeError:
-        parse(text)
 
 
 def _build_args(pairs: list[str]) -> dict[str, str]:

@@ -30,9 +30,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from hoist.dockerfile.lint import casing, structure, variables
 from hoist.dockerfile.lint import registry as r
+from hoist.dockerfile.lint.adapter import view_from_tree
 from hoist.dockerfile.lint.fix import FixResult, apply_fixes
 from hoist.dockerfile.lint.model import FileView
 from hoist.dockerfile.lint.registry import (
@@ -44,6 +46,9 @@ from hoist.dockerfile.lint.registry import (
 )
 from hoist.dockerfile.lint.source import read_view
 from hoist.dockerfile.lint.variables import VarContext
+
+if TYPE_CHECKING:
+    from hoist.dockerfile.syntax import SyntaxTree
 
 __all__ = [
     "RULES",
@@ -104,19 +109,20 @@ class LintReport:
 
 
 def lint(
-    text: str,
+    dockerfile: str | SyntaxTree,
     *,
     build_args: Mapping[str, str] | None = None,
     base_env: Mapping[str, Mapping[str, str]] | None = None,
     config: CheckConfig | None = None,
+    filename: str = "Dockerfile",
 ) -> LintReport:
-    """Run every enabled rule on ``text``.
+    """Run every enabled rule on ``dockerfile`` (text, or an already parsed tree).
 
     Raises:
-        DockerfileError: the ``# check=`` directive is malformed
-            (code ``invalid-check-directive``).
+        DockerfileError: the text does not parse (the parser's diagnostic), or
+            the ``# check=`` directive is malformed (``invalid-check-directive``).
     """
-    view = read_view(text)
+    view = _view(dockerfile, filename)
     if config is None:
         config = parse_check_options(view.check or "", line=view.check_line or None)
     ctx = VarContext(dict(build_args or {}), dict(base_env or {}))
@@ -133,14 +139,17 @@ def _run(view: FileView, ctx: VarContext, config: CheckConfig) -> list[LintWarni
 
 
 def check(
-    text: str,
+    dockerfile: str | SyntaxTree,
     *,
     build_args: Mapping[str, str] | None = None,
     base_env: Mapping[str, Mapping[str, str]] | None = None,
     config: CheckConfig | None = None,
+    filename: str = "Dockerfile",
 ) -> list[LintWarning]:
     """Return the findings of every enabled rule, sorted by line (see :func:`lint`)."""
-    report = lint(text, build_args=build_args, base_env=base_env, config=config)
+    report = lint(
+        dockerfile, build_args=build_args, base_env=base_env, config=config, filename=filename
+    )
     return list(report.warnings)
 
 
@@ -150,9 +159,26 @@ def fix(
     build_args: Mapping[str, str] | None = None,
     base_env: Mapping[str, Mapping[str, str]] | None = None,
     config: CheckConfig | None = None,
+    filename: str = "Dockerfile",
 ) -> FixResult:
-    """Rewrite the fixable findings of ``text``; everything else stays byte-identical."""
-    report = lint(text, build_args=build_args, base_env=base_env, config=config)
+    """Rewrite the fixable findings of ``text``; everything else stays byte-identical.
+
+    Raises:
+        DockerfileError: as :func:`lint`.
+    """
+    view = _view(text, filename)
+    report = lint(text, build_args=build_args, base_env=base_env, config=config, filename=filename)
     first = [w for w in report.warnings if w.rule is r.CONSISTENT_INSTRUCTION_CASING]
     rest = [w for w in report.warnings if w.rule is not r.CONSISTENT_INSTRUCTION_CASING]
-    return apply_fixes(text, read_view(text), first + rest)
+    return apply_fixes(text, view, first + rest)
+
+
+def _view(dockerfile: str | SyntaxTree, filename: str) -> FileView:
+    """The lint view, from the real parser when it is available."""
+    if not isinstance(dockerfile, str):
+        return view_from_tree(dockerfile)
+    try:
+        from hoist.dockerfile.syntax import parse_text
+    except ImportError:  # the syntax layer is not installed: read the text directly
+        return read_view(dockerfile)
+    return view_from_tree(parse_text(dockerfile, filename))

@@ -23,7 +23,8 @@ class Instr:
     ``flags`` the ``--name=value`` flags in order (value None for a bare
     ``--link``); ``args`` the words after the flags, unexpanded (JSON items
     when ``json_form``); ``rest`` the raw text after the keyword, flags
-    included, continuation joined; ``heredoc`` True when it has heredocs.
+    included, continuation joined; ``heredoc`` True when it has heredocs;
+    ``legacy_kv`` True for ``ENV k v`` / ``LABEL k v``.
     """
 
     keyword: str
@@ -34,6 +35,7 @@ class Instr:
     json_form: bool = False
     rest: str = ""
     heredoc: bool = False
+    legacy_kv: bool = False
 
     def flag(self, name: str) -> str | None:
         """Return the value of the last ``--name`` flag ('' for a bare one), or None."""

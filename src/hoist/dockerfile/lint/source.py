@@ -42,7 +42,7 @@ def read_view(text: str) -> FileView:
     instrs: list[Instr] = []
     while (instr := _next_instr(reader)) is not None:
         instrs.append(instr)
-    meta, stages = _stages(instrs)
+    meta, stages = group_stages(instrs)
     return FileView(
         lines=tuple(lines),
         meta=meta,
@@ -129,15 +129,18 @@ def _skip_heredocs(reader: _Reader, rest: str) -> None:
 def _make_instr(keyword: str, source: SourceRange, rest: str) -> Instr:
     flags, body = _flags(rest)
     json_args = _json_list(body)
+    words = split_words(body)
+    legacy = keyword.lower() in ("env", "label") and bool(words) and "=" not in words[0]
     return Instr(
         keyword=keyword,
         name=keyword.lower(),
         source=source,
-        args=tuple(json_args) if json_args is not None else tuple(split_words(body)),
+        args=tuple(json_args) if json_args is not None else tuple(words),
         flags=tuple(flags),
         json_form=json_args is not None,
         rest=rest,
         heredoc=keyword.lower() in _HEREDOC_KEYWORDS and bool(_HEREDOC.search(body)),
+        legacy_kv=legacy,
     )
 
 
@@ -190,7 +193,7 @@ def split_words(text: str) -> list[str]:
     return words
 
 
-def _stages(instrs: list[Instr]) -> tuple[tuple[Instr, ...], tuple[StageView, ...]]:
+def group_stages(instrs: list[Instr]) -> tuple[tuple[Instr, ...], tuple[StageView, ...]]:
     meta: list[Instr] = []
     stages: list[StageView] = []
     current: list[Instr] | None = None

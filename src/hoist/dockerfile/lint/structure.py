@@ -114,7 +114,7 @@ def maintainer_deprecated(view: FileView) -> Iterator[LintWarning]:
 
 def is_legacy_key_value(instr: Instr) -> bool:
     """ENV or LABEL written ``key value`` (no ``=`` in the first word)."""
-    return instr.name in ("env", "label") and bool(instr.args) and "=" not in instr.args[0]
+    return instr.name in ("env", "label") and instr.legacy_kv
 
 
 def legacy_key_value_format(view: FileView) -> Iterator[LintWarning]:

@@ -84,7 +84,7 @@ def _declared_names(instr: Instr) -> list[str]:
     if instr.name == "arg":
         return [word.partition("=")[0] for word in instr.args]
     if instr.name == "env" and instr.args:
-        if "=" not in instr.args[0]:
+        if instr.legacy_kv:
             return [instr.args[0]]
         return [word.partition("=")[0] for word in instr.args if "=" in word]
     return []

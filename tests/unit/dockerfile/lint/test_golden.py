@@ -50,3 +50,24 @@ def test_there_is_a_case_for_every_rule() -> None:
     expected = "".join(_read(case, "expected") for case in CASES)
     missing = [name for name in RULES if f"{name}: " not in expected]
     assert missing == []
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_text_reader_agrees_with_parser(case: str) -> None:
+    """The fallback text reader (used without the syntax layer) finds the same."""
+    pytest.importorskip("hoist.dockerfile.syntax")
+    from hoist.dockerfile.lint import _run, parse_check_options
+    from hoist.dockerfile.lint.source import read_view
+    from hoist.dockerfile.lint.variables import VarContext
+
+    text = _read(case, "Dockerfile")
+    view = read_view(text)
+    config = parse_check_options(view.check or "")
+    found = "".join(w.short() + "\n" for w in _run(view, VarContext(), config))
+    assert found == _read(case, "expected")
+
+
+def test_check_accepts_a_parsed_tree() -> None:
+    syntax = pytest.importorskip("hoist.dockerfile.syntax")
+    tree = syntax.parse_text("FROM alpine\nCMD echo hi\n")
+    assert [w.rule.name for w in check(tree)] == ["JSONArgsRecommended"]
