@@ -200,6 +200,22 @@ class Root:
         walk = self._walk(rel + "/", follow_final=True, allow_missing=False, create=spec)
         return self._walk_dir_fd(walk, rel)
 
+    def subroot(self, rel: str, spec: DirSpec | None = None) -> Root:
+        """A :class:`Root` for directory ``rel`` (created like :meth:`mkdir_all` if missing).
+
+        The new root holds the descriptor the walk ended on, so it cannot be
+        redirected later by a symlink swapped into the path.
+
+        Raises:
+            OSError: as :meth:`mkdir_all`.
+        """
+        fd = self.mkdir_all(rel, spec)
+        sub = Root.__new__(Root)
+        sub.path = os.path.join(self.path, self.resolve(rel).lstrip("/"))  # for messages only
+        sub.fd = fd
+        sub.use_openat2 = self.use_openat2
+        return sub
+
     def lstat(self, rel: str) -> os.stat_result:
         """``lstat`` of ``rel`` inside the root (the final component is not followed)."""
         fd = self.open(rel, os.O_PATH, follow_final=False)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Final
 
 from hoist.errors import ArchiveError, HoistError, LayerError
-from hoist.fs.resolve import DirSpec, Root
+from hoist.fs.resolve import Root
 from hoist.layer import codec
 from hoist.layer.entries import EntryWriter, clean_name, parse_whiteout
 
@@ -101,8 +101,7 @@ def extract_archive_into(archive: BinaryIO, root: Root, dest_rel: str, *,
     try:
         _validate(archive, limits)
         archive.seek(start)
-        os.close(root.mkdir_all(dest_rel, DirSpec(0o755, 0, 0)))
-        with Root(f"{root.path}/{root.resolve(dest_rel)}", use_openat2=root.use_openat2) as sub:
+        with root.subroot(dest_rel) as sub:
             return _extract_root(archive, sub, NONE, limits)
     except ArchiveError as exc:
         raise ArchiveError(f"extracting {name}: {exc.message}", hint=exc.hint) from exc

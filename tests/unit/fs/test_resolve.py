@@ -186,3 +186,11 @@ def test_open_directory_with_nofollow(tree: tuple[Root, Path, Path]) -> None:
     root, _, _ = tree
     os.close(root.open("tmp/symlink-target", os.O_RDONLY | os.O_DIRECTORY, follow_final=False))
     os.close(root.open("symlink", os.O_RDONLY | os.O_DIRECTORY))
+
+
+def test_subroot_is_confined_to_its_directory(tree: tuple[Root, Path, Path]) -> None:
+    root, rootfs, _ = tree
+    with root.subroot("var/run") as sub:  # var/run -> /run inside the root
+        assert sub.path == str(rootfs / "run")
+        os.close(sub.open("../../x", os.O_WRONLY | os.O_CREAT, 0o600))
+    assert (rootfs / "run" / "x").is_file()
