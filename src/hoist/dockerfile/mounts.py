@@ -1,0 +1,119 @@
+"""``RUN --mount=…`` specifications, typed (BuildKit ``instructions/commands_runmount.go`` rules).
+
+``type=bind|cache|tmpfs|secret|ssh`` (default bind), ``target``/``dst``/
+``destination``, ``source``/``src``, ``from``, ``ro``/``readonly``,
+``rw``/``readwrite``, ``id``, ``sharing=shared|private|locked``, ``mode``
+(octal), ``uid``, ``gid``, ``required``, ``size`` (tmpfs), ``env`` (secret).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+
+from hoist.dockerfile.flags import FlagError
+
+MOUNT_TYPES = ("bind", "cache", "tmpfs", "secret", "ssh")
+_ALIASES = {"src": "source", "dst": "target", "destination": "target", "ro": "readonly",
+            "rw": "readwrite"}
+_BOOL_KEYS = frozenset({"readonly", "readwrite", "required"})
+_KEYS = frozenset({"type", "target", "source", "from", "readonly", "readwrite", "id",
+                   "sharing", "mode", "uid", "gid", "required", "size", "env"})
+
+
+@dataclass(frozen=True, slots=True)
+class Mount:
+    """One ``--mount``. Strings are unexpanded until the plan evaluates the RUN."""
+
+    type: str = "bind"
+    target: str = ""
+    source: str = ""
+    from_: str = ""
+    readonly: bool = False
+    id: str = ""
+    sharing: str = "shared"
+    mode: int | None = None
+    uid: int | None = None
+    gid: int | None = None
+    required: bool = False
+    size: str = ""
+    env: str = ""
+    text: str = ""
+
+
+def _fields(text: str) -> list[tuple[str, str | None]]:
+    try:
+        row = next(csv.reader([text]), [])
+    except csv.Error as exc:
+        raise FlagError(f"parsing --mount={text}: {exc}", "invalid-mount") from exc
+    out: list[tuple[str, str | None]] = []
+    for field in row:
+        key, sep, value = field.partition("=")
+        key = key.strip().lower()
+        out.append((_ALIASES.get(key, key), value if sep else None))
+    return out
+
+
+def _boolean(key: str, value: str | None) -> bool:
+    if value is None or value.lower() == "true":
+        return True
+    if value.lower() == "false":
+        return False
+    raise FlagError(f"invalid value for {key}: {value}", "invalid-mount")
+
+
+def _number(key: str, value: str, base: int = 10) -> int:
+    try:
+        return int(value, base)
+    except ValueError as exc:
+        raise FlagError(f"invalid value for {key}: {value}", "invalid-mount") from exc
+
+
+def parse_mount(text: str) -> Mount:
+    """Parse the value of one ``--mount`` flag.
+
+    Raises:
+        FlagError: unknown key or type, bad value, missing target.
+    """
+    values: dict[str, object] = {"text": text}
+    for key, value in _fields(text):
+        if key not in _KEYS:
+            raise FlagError(f"unexpected key '{key}' in '{text}'", "invalid-mount")
+        if key in _BOOL_KEYS:
+            flag = _boolean(key, value)
+            key, flag = ("readonly", not flag) if key == "readwrite" else (key, flag)
+            values[key] = flag
+        elif value is None:
+            raise FlagError(f"invalid field '{key}' must be a key=value pair", "invalid-mount")
+        else:
+            values[key] = _typed(key, value)
+    return _finish(values, text)
+
+
+def _typed(key: str, value: str) -> object:
+    if key == "mode":
+        return _number(key, value, 8)
+    if key in ("uid", "gid"):
+        return _number(key, value)
+    if key == "type" and value.lower() not in MOUNT_TYPES:
+        raise FlagError(f"unsupported mount type {value!r}", "invalid-mount")
+    if key == "sharing" and value not in ("shared", "private", "locked"):
+        raise FlagError(f"unsupported sharing value {value!r}", "invalid-mount")
+    return value.lower() if key == "type" else value
+
+
+def _finish(values: dict[str, object], text: str) -> Mount:
+    kind = str(values.get("type", "bind"))
+    if "from" in values:
+        values["from_"] = values.pop("from")
+    if kind == "secret" and not values.get("target") and not values.get("env"):
+        values["target"] = f"/run/secrets/{values.get('id') or values.get('target', '')}"
+    if kind == "ssh" and not values.get("target"):
+        values["target"] = "/run/buildkit/ssh_agent.0"
+    if kind in ("bind", "cache", "tmpfs") and not values.get("target"):
+        raise FlagError(f"mount {text!r}: target is required", "invalid-mount")
+    if kind == "cache" and "readonly" not in values:
+        values["readonly"] = False
+    if kind == "bind" and "readonly" not in values:
+        values["readonly"] = True
+    return Mount(**values)  # type: ignore[arg-type]
