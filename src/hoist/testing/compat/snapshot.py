@@ -1,4 +1,4 @@
-"""Compare images by what matters to a user: config fields and the merged filesystem.
+"""Image snapshots: the config fields and the merged filesystem of an image.
 
 An :class:`ImageSnapshot` is computed the same way from any docker-archive
 (what ``docker save`` and ``hoist save`` write) or from an OCI image layout, so
