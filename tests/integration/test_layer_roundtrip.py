@@ -8,6 +8,7 @@ import os
 import shutil
 import stat
 import subprocess
+import tarfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,7 +57,7 @@ def snapshot(top: Path) -> dict[str, tuple[object, ...]]:
                 n: os.getxattr(path, n) for n in sorted(os.listxattr(path))
                 if not n.startswith("trusted.overlay.")
             }
-            mtime = None if stat.S_ISDIR(st.st_mode) else int(st.st_mtime)
+            mtime = int(st.st_mtime)
             out[os.path.relpath(path, top)] = (kind, stat.S_IMODE(st.st_mode), st.st_uid,
                                                 st.st_gid, body, xattrs, mtime)
     return out
@@ -77,9 +78,16 @@ def build_base(root: Path) -> None:
     (root / "dirdel" / "sub").mkdir(parents=True)
     (root / "dirdel" / "sub" / "x").write_text("x")
     os.symlink("/etc/conf", root / "conf-link")
+    (root / "tmp").mkdir()
+    (root / "tmp" / "existing").write_text("e")
+    os.chmod(root / "tmp", 0o1777)
+    for path in [root, *root.rglob("*")]:
+        os.utime(path, (1_500_000_000, 1_500_000_000), follow_symlinks=False)
 
 
 def change_merged(m: Path) -> None:
+    with open(m / "tmp" / "existing", "a") as f:
+        f.write("more")  # tmp is copied up but unchanged: left out of the changes
     (m / "todelete").unlink()
     shutil.rmtree(m / "dirdel")
     shutil.rmtree(m / "opq")
@@ -128,6 +136,10 @@ def test_round_trip_through_overlay(tmp_path: Path) -> None:
     assert first.getvalue() == second.getvalue()
     paths = [c.path for c in changes.changes]
     assert "etc" not in paths  # copied up for etc/conf only: not a real change
+    assert "tmp" not in paths
+    with tarfile.open(fileobj=io.BytesIO(first.getvalue())) as tf:
+        tmp = tf.getmember("tmp")  # but the tar carries it, with its real metadata
+    assert tmp.mode == 0o1777
     assert "data" in paths  # a child was added: its mtime changed
     assert {"todelete", "dirdel", "opq"} <= set(paths)
 
@@ -161,8 +173,6 @@ def test_same_tree_same_diff_id_and_epoch(tmp_path: Path) -> None:
 
 
 def _layer_tar(i: int) -> bytes:
-    import tarfile
-
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
         for name, data in ((f"files/f{i:03d}", b"%d" % i), ("files/shared", b"%d" % i)):

@@ -54,6 +54,7 @@ def write_layer(changeset: ChangeSet, out: BinaryIO, *,
     with Root(changeset.root) as root:
         for change in changeset.changes:
             try:
+                writer.parents(root, change.path)
                 if change.kind is Kind.DELETE:
                     writer.whiteout(change.path)
                 else:
@@ -97,7 +98,21 @@ class _TarWriter:
         self._size = 0
         self._epoch = epoch
         self._links: dict[tuple[int, int], str] = {}
+        self._dirs: set[str] = set()
         self._buf = bytearray(_CHUNK)
+
+    def parents(self, root: Root, path: str) -> None:
+        """Emit the directories above ``path`` not written yet, from the new tree.
+
+        A change stream leaves out directories that did not change, but the tar
+        carries them anyway (as containerd does): an extractor that had to invent a
+        missing parent would give it made-up metadata (a 1777 /tmp would become 0755).
+        """
+        parts = path.split("/")[:-1]
+        for depth in range(1, len(parts) + 1):
+            parent = "/".join(parts[:depth])
+            if parent not in self._dirs:
+                self.entry(root, parent)
 
     def entry(self, root: Root, path: str) -> None:
         fd = root.open(path, os.O_PATH, follow_final=False)
@@ -137,6 +152,7 @@ class _TarWriter:
         info.mtime = mtime if self._epoch is None else min(mtime, self._epoch)
         if stat.S_ISDIR(mode):
             info.type = tarfile.DIRTYPE
+            self._dirs.add(path)
         elif stat.S_ISREG(mode):
             info.type, info.size = tarfile.REGTYPE, st.st_size
         elif stat.S_ISLNK(mode):
