@@ -303,7 +303,8 @@ def _lookup(tree: SourceTree, pattern: str, literal: str, *, wildcard: bool) -> 
     literal = literal or "."
     try:
         resolved = _norm(tree.root.resolve(literal, follow_final=True))
-        fd = tree.root.open(resolved, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+        # Already resolved: no O_NOFOLLOW (on "." the manual walk would stat a /proc magic link).
+        fd = tree.root.open(resolved, os.O_PATH | os.O_CLOEXEC, 0)
     except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:
