@@ -18,10 +18,21 @@ import pytest
 import zstandard
 
 from hoist.errors import ArchiveError, HoistError, LayerError
+from hoist.fs import resolve
 from hoist.fs.resolve import Root
 from hoist.layer.apply import Limits, apply_layer, extract_archive_into, is_archive
 
 Entry = tarfile.TarInfo
+
+
+@pytest.fixture(
+    autouse=True,
+    params=["openat2", "manual"] if resolve.HAVE_OPENAT2 else ["manual"],
+)
+def resolution(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run every case with the kernel's RESOLVE_IN_ROOT and with the manual walk."""
+    monkeypatch.setattr(resolve, "HAVE_OPENAT2", request.param == "openat2")
+    return str(request.param)
 
 
 def _reg(name: str, data: bytes = b"data", **attrs: object) -> tuple[Entry, bytes]:
