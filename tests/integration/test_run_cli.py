@@ -88,3 +88,10 @@ def test_errors_are_diagnostics_not_tracebacks(
     assert message in done.stderr
     assert "Traceback" not in done.stderr
     assert list((store_root / "snapshots").iterdir()) == []
+
+
+def test_copy_snapshotter_can_be_forced(store_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOIST_SNAPSHOTTER", "copy")
+    done = hoist(store_root, "run", "busybox:local", "sh", "-c",
+                 "echo hi > /f && cat /f && grep -c ' / overlay ' /proc/self/mounts")
+    assert (done.returncode, done.stdout) == (1, "hi\n0\n"), done.stderr  # grep -c: 0 → 1

@@ -44,12 +44,13 @@ def find_missing(rootfs: Path, destinations: Iterable[str]) -> tuple[Stub, ...]:
             path = PurePosixPath(*parts[:depth])
             if path in seen:
                 continue
-            state = _probe(rootfs, path)
-            if state == "present":
-                continue
+            state = "missing" if path.parent in seen else _probe(rootfs, path)
+            if state == "blocked":
+                break
             if state == "missing":
-                seen[path] = Stub(path, _times(rootfs, path.parent))
-            break
+                # below a missing dir everything is missing; its times come later
+                times = None if path.parent in seen else _times(rootfs, path.parent)
+                seen[path] = Stub(path, times)
     return tuple(sorted(seen.values(), key=lambda s: len(s.path.parts)))
 
 
