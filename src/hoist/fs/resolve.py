@@ -162,6 +162,7 @@ class Root:
         """
         if not follow_final:
             flags |= os.O_NOFOLLOW
+        follow_final = not flags & os.O_NOFOLLOW  # O_NOFOLLOW in flags means the same
         if self.use_openat2:
             return _openat2(self.fd, rel, flags, mode)
         return self._open_walk(rel, flags, mode, follow_final)
@@ -238,7 +239,9 @@ class Root:
         walk = self._walk(rel, follow_final=follow_final, allow_missing=False)
         try:
             if walk.name is None:  # rel is a directory reached through "." or ".."
-                return os.open(f"/proc/self/fd/{walk.fd}", flags | os.O_CLOEXEC, mode)
+                if flags & os.O_PATH:
+                    return os.dup(walk.parent)
+                return os.open(".", flags | os.O_CLOEXEC, mode, dir_fd=walk.parent)
             if walk.fd is not None and flags & os.O_PATH:
                 return os.dup(walk.fd)
             # Re-open by (parent, name) with O_NOFOLLOW: a symlink swapped in since

@@ -194,3 +194,18 @@ def test_subroot_is_confined_to_its_directory(tree: tuple[Root, Path, Path]) -> 
         assert sub.path == str(rootfs / "run")
         os.close(sub.open("../../x", os.O_WRONLY | os.O_CREAT, 0o600))
     assert (rootfs / "run" / "x").is_file()
+
+
+@pytest.mark.parametrize("rel", [".", "", "/", "etc/..", "escape"])
+def test_open_root_itself_with_nofollow(tree: tuple[Root, Path, Path], rel: str) -> None:
+    root, rootfs, _ = tree
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+    if rel == "escape":  # a symlink as the final component is refused with O_NOFOLLOW
+        with pytest.raises(OSError):
+            root.open(rel, flags)
+        return
+    fd = root.open(rel, flags)
+    try:
+        assert os.fstat(fd).st_ino == os.stat(rootfs).st_ino
+    finally:
+        os.close(fd)
