@@ -107,3 +107,13 @@ def test_no_container_or_bundle_remains(tmp_path: Path, runtime: str) -> None:
     assert list((tmp_path / "store" / "containers").iterdir()) == []
     listed = subprocess.run([runtime, "list"], capture_output=True, text=True).stdout
     assert str(tmp_path) not in listed
+
+
+@RUNTIMES
+@pytest.mark.parametrize("fd", [3, 7])
+def test_workdir_through_proc_fd_fails_closed(tmp_path: Path, runtime: str, fd: int) -> None:
+    # CVE-2024-21626: a leaked host fd as cwd would expose the host filesystem
+    result = run_in_busybox(tmp_path, ("sh", "-c", "pwd -P; ls"), runtime=runtime,
+                            cwd=f"/proc/self/fd/{fd}")
+    assert result.status != 0
+    assert result.stdout == ""
