@@ -186,7 +186,8 @@ def _for_each(stream: BinaryIO, limits: Limits,
     guard = _Guard(limits, deadline)
     try:
         reader = codec.open_decompressed(stream)
-        with tarfile.open(fileobj=reader, mode="r|", errorlevel=2) as tf:
+        # A 1 MiB record buffer: tarfile's 10 KiB default costs a third of the speed.
+        with tarfile.open(fileobj=reader, mode="r|", errorlevel=2, bufsize=_CHUNK) as tf:
             last_offset = -1
             for member in tf:
                 if member.offset_data <= last_offset:  # CVE-2025-8194: offsets only advance

@@ -65,8 +65,20 @@ def detect(head: bytes) -> str:
 
 def peek_head(stream: BinaryIO) -> tuple[bytes, BinaryIO]:
     """Read up to MAGIC_LEN bytes and return them with a stream that still yields them."""
+    if _seekable(stream):  # seek back rather than copy every later byte through a wrapper
+        start = stream.tell()
+        head = _read_exactly_upto(stream, MAGIC_LEN)
+        stream.seek(start)
+        return head, stream
     head = _read_exactly_upto(stream, MAGIC_LEN)
     return head, _rejoin(head, stream)
+
+
+def _seekable(stream: BinaryIO) -> bool:
+    try:
+        return bool(stream.seekable())
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 def open_decompressed(stream: BinaryIO, codec: str | None = None) -> BinaryIO:

@@ -105,3 +105,25 @@ def test_zstd_bomb_streams_in_bounded_chunks() -> None:
 def test_unknown_codec_is_refused() -> None:
     with pytest.raises(LayerError, match="unknown codec"):
         codec.compressor("lz4", io.BytesIO())
+
+
+class _Unseekable(io.RawIOBase):
+    def __init__(self, data: bytes) -> None:
+        self._inner = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self._inner.read(min(len(buffer), 1000))
+        memoryview(buffer)[: len(data)] = data
+        return len(data)
+
+
+@pytest.mark.parametrize("name", [*codec.WRITABLE, "plain"])
+def test_unseekable_streams_keep_their_head(name: str) -> None:
+    blob = DATA if name == "plain" else _compress(name, DATA)
+    head, rest = codec.peek_head(_Unseekable(blob))  # type: ignore[arg-type]
+    assert codec.detect(head) == name
+    assert codec.open_decompressed(rest).read() == DATA
+    assert codec.open_decompressed(_Unseekable(blob)).read() == DATA  # type: ignore[arg-type]
