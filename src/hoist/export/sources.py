@@ -61,7 +61,9 @@ class TarSource:
             self._tar = tarfile.open(fileobj=fileobj, mode="r:")  # noqa: SIM115
         except TAR_ERRORS as exc:
             raise translate(exc, name) from exc
-        self._members = {clean_name(m.name, name): m for m in iter_members(self._tar, name)}
+        members = list(iter_members(self._tar, name))
+        _check_complete(fileobj, members, self._tar.offset, name)
+        self._members = {clean_name(m.name, name): m for m in members}
 
     def exists(self, path: str) -> bool:
         return self._resolve(path) is not None
@@ -97,6 +99,25 @@ class TarSource:
 
     def read_small(self, path: str, limit: int = MAX_SMALL) -> bytes:
         return _read_bounded(self, path, limit)
+
+
+def _check_complete(
+    fileobj: BinaryIO, members: list[tarfile.TarInfo], end: int, name: str
+) -> None:
+    """Catch truncation that ``tarfile`` reads as a normal end of archive.
+
+    Raises:
+        ArchiveError: an entry's data runs past the end of the file, or a
+            partial header or nothing (no end-of-archive blocks) follows the last entry.
+    """
+    size = fileobj.seek(0, os.SEEK_END)
+    truncated = any(m.offset_data + m.size > size for m in members)
+    if not truncated:  # a complete tar ends with zero blocks
+        fileobj.seek(end)
+        trailer = fileobj.read(512)
+        truncated = len(trailer) < 512 or any(trailer)
+    if truncated:
+        raise ArchiveError(f"reading {name}: unexpected end of data (truncated archive)")
 
 
 class DirSource:
