@@ -314,6 +314,27 @@ def expand_words(text: str, env: Mapping[str, str], escape: str = "\\") -> Expan
     return _expand(text, env, escape, split=True)
 
 
+def expand_heredoc(text: str, env: Mapping[str, str], escape: str = "\\") -> Expansion:
+    """Expand a heredoc body: only ``$`` substitutions; quotes stay as written.
+
+    An escape character before ``$`` yields a literal ``$``; other escapes
+    are kept.
+
+    Raises:
+        ExpansionError: bad substitution syntax.
+    """
+    lexer = _Lexer(text, env, escape)
+    out = _Out(split=False)
+    while ch := lexer.next():
+        if ch == escape and lexer.peek() == "$":
+            out.add(lexer.next(), True)
+        elif ch == "$":
+            lexer.dollar(out, quoted=True)
+        else:
+            out.add(ch, True)
+    return Expansion(out.result(), frozenset(lexer.referenced), frozenset(lexer.unset))
+
+
 def expand(text: str, env: Mapping[str, str], escape: str = "\\") -> str:
     """Shorthand for ``expand_word(text, env, escape).value``."""
     return expand_word(text, env, escape).value

@@ -1,0 +1,136 @@
+"""The frozen state a stage carries from one instruction to the next.
+
+``StageState`` holds the image-config values instructions change (Env,
+Cmd, Entrypoint, Shell, WorkingDir, User, Labels, ExposedPorts, Volumes,
+StopSignal, Healthcheck, OnBuild, author) plus the ARG scope: the ARGs this
+stage declared with their values, the ``--build-arg`` values and the global
+ARG values a stage ARG may inherit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+DEFAULT_SHELL = ("/bin/sh", "-c")
+PROXY_ARGS = frozenset({
+    "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy",
+    "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy",
+})
+PLATFORM_ARGS = ("TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT",
+                 "BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT")
+
+Pairs = tuple[tuple[str, str], ...]
+
+
+def set_pair(pairs: Pairs, key: str, value: str) -> Pairs:
+    """Replace ``key`` in place, or append it (docker keeps Env order this way)."""
+    if any(k == key for k, _ in pairs):
+        return tuple((k, value if k == key else v) for k, v in pairs)
+    return (*pairs, (key, value))
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Values every stage of a build shares: build args, global ARGs, platform ARGs."""
+
+    build_args: Pairs = ()
+    meta_args: tuple[tuple[str, str | None], ...] = ()
+    platform_args: Pairs = ()
+    escape: str = "\\"
+
+
+@dataclass(frozen=True, slots=True)
+class StageState:
+    """Config values and ARG scope after some instructions of a stage."""
+
+    scope: Scope = Scope()
+    env: Pairs = ()
+    args: tuple[tuple[str, str | None], ...] = ()
+    shell: tuple[str, ...] = DEFAULT_SHELL
+    workdir: str = ""
+    user: str = ""
+    cmd: tuple[str, ...] | None = None
+    cmd_set: bool = False
+    entrypoint: tuple[str, ...] | None = None
+    labels: Pairs = ()
+    exposed_ports: tuple[str, ...] = ()
+    volumes: tuple[str, ...] = ()
+    stop_signal: str = ""
+    healthcheck: Mapping[str, Any] | None = None
+    onbuild: tuple[str, ...] = ()
+    author: str = ""
+
+    def expansion_env(self) -> dict[str, str]:
+        """What ``$x`` sees: ARGs in scope with a value, overridden by ENV."""
+        env = {k: v for k, v in self.args if v is not None}
+        env.update(self.env)
+        return env
+
+    def run_env(self) -> Pairs:
+        """The environment a RUN command sees, as docker builds it.
+
+        ENV first (in config order), then ARGs in scope with a value that
+        ENV does not set, then predefined proxy build args (usable without
+        an ARG line).
+        """
+        out = list(self.env)
+        names = {k for k, _ in self.env}
+        for key, value in (*self.args, *self._proxy_args()):
+            if value is not None and key not in names:
+                out.append((key, value))
+                names.add(key)
+        return tuple(out)
+
+    def _proxy_args(self) -> Pairs:
+        return tuple((k, v) for k, v in self.scope.build_args if k in PROXY_ARGS)
+
+    def build_args_reaching(self) -> Pairs:
+        """The build args a RUN sees (declared ARGs with values + proxy args): cache key input."""
+        declared = tuple((k, v) for k, v in self.args if v is not None)
+        names = {k for k, _ in declared}
+        return declared + tuple(p for p in self._proxy_args() if p[0] not in names)
+
+    def history_args(self) -> Pairs:
+        """Declared ARGs with their effective value, for ``RUN |N k=v …`` in history."""
+        env = dict(self.run_env())
+        return tuple((k, env[k]) for k, v in self.args if k in env)
+
+    def with_(self, **changes: Any) -> StageState:
+        return replace(self, **changes)
+
+
+def _seq(value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return tuple(str(item) for item in value)
+
+
+def _env_pairs(items: Sequence[str] | None) -> Pairs:
+    pairs: Pairs = ()
+    for item in items or ():
+        key, _, value = str(item).partition("=")
+        pairs = set_pair(pairs, key, value)
+    return pairs
+
+
+def state_from_config(config: Mapping[str, Any] | None, scope: Scope) -> StageState:
+    """The state at the start of a stage, from its base image's config (docker keys).
+
+    ``config`` is the ``config`` object of an image config (``Env``, ``Cmd``,
+    ``Entrypoint``, ``Shell``, ``WorkingDir``, ``User``, ``Labels``, …); None
+    or empty for ``FROM scratch``. OnBuild triggers are not carried: the
+    engine runs them (see :func:`hoist.plan.onbuild_triggers`) and the child
+    starts with none.
+    """
+    c = dict(config or {})
+    return StageState(
+        scope=scope, env=_env_pairs(c.get("Env")), shell=_seq(c.get("Shell")) or DEFAULT_SHELL,
+        workdir=str(c.get("WorkingDir") or ""), user=str(c.get("User") or ""),
+        cmd=_seq(c.get("Cmd")), entrypoint=_seq(c.get("Entrypoint")),
+        labels=tuple(sorted((str(k), str(v)) for k, v in (c.get("Labels") or {}).items())),
+        exposed_ports=tuple(sorted(c.get("ExposedPorts") or {})),
+        volumes=tuple(sorted(c.get("Volumes") or {})), stop_signal=str(c.get("StopSignal") or ""),
+        healthcheck=c.get("Healthcheck"),
+    )
