@@ -446,3 +446,13 @@ def test_d4_devices_skipped_without_root(world: Path, monkeypatch: pytest.Monkey
     assert not (dest / "dev" / "sda").exists()
     with pytest.raises(LayerError, match="whiteouts need root"):
         _apply(world, _tar(_reg(".wh.x", b"")), "overlay")
+
+
+def test_existing_destination_is_never_merged_into(world: Path) -> None:
+    dest = world / "work" / "dest"
+    dest.mkdir()
+    (dest / "old").write_text("old")
+    with pytest.raises(LayerError, match="applying a layer to"):
+        apply_layer(io.BytesIO(_tar(_reg("new"))), str(dest))
+    assert os.listdir(dest) == ["old"]
+    assert sorted(os.listdir(world / "work")) == ["dest"]

@@ -69,14 +69,24 @@ def apply_layer(stream: BinaryIO, dest: str, *, whiteout_format: str = OVERLAY,
         ArchiveError: a hostile, corrupt or truncated layer, or a limit was hit.
         LayerError: the destination cannot be written.
     """
+    if whiteout_format not in (OVERLAY, REMOVE):
+        raise LayerError(f"applying a layer: unknown whiteout format {whiteout_format!r}")
     limits = limits or Limits()
-    if not atomic:
-        return _extract(stream, dest, whiteout_format, limits)
+    try:
+        if not atomic:
+            return _extract(stream, dest, whiteout_format, limits)
+        return _extract_atomic(stream, dest, whiteout_format, limits)
+    except OSError as exc:
+        raise LayerError(f"applying a layer to {dest}: {exc.strerror or exc}") from exc
+
+
+def _extract_atomic(stream: BinaryIO, dest: str, whiteout_format: str,
+                    limits: Limits) -> ApplyStats:
     scratch = f"{dest}.partial-{secrets.token_hex(4)}"
     os.mkdir(scratch, 0o755)
     try:
         stats = _extract(stream, scratch, whiteout_format, limits)
-        os.rename(scratch, dest)
+        os.rename(scratch, dest)  # fails if dest exists and is not empty: never merged
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
@@ -105,6 +115,8 @@ def extract_archive_into(archive: BinaryIO, root: Root, dest_rel: str, *,
             return _extract_root(archive, sub, NONE, limits)
     except ArchiveError as exc:
         raise ArchiveError(f"extracting {name}: {exc.message}", hint=exc.hint) from exc
+    except OSError as exc:
+        raise LayerError(f"extracting {name} to {dest_rel}: {exc.strerror or exc}") from exc
 
 
 def is_archive(head: bytes) -> bool:

@@ -51,7 +51,11 @@ def write_layer(changeset: ChangeSet, out: BinaryIO, *,
         LayerError: a changed entry cannot be read (vanished, unreadable…).
     """
     writer = _TarWriter(out, source_date_epoch)
-    with Root(changeset.root) as root:
+    try:
+        root = Root(changeset.root)
+    except OSError as exc:
+        raise LayerError(f"writing a layer from {changeset.root}: {exc.strerror}") from exc
+    with root:
         for change in changeset.changes:
             try:
                 writer.parents(root, change.path)
