@@ -55,7 +55,8 @@ def _container_pids(tmp_path: Path) -> list[int]:
                 cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ")
             except OSError:
                 continue
-            if marker in cmdline and b"from hoist" not in cmdline:
+            # the container's sh and sleep; not hoist itself, whose argv names them too
+            if marker in cmdline and cmdline.startswith((b"sh -c ", b"sleep ")):
                 found.append(int(entry))
     return found
 
@@ -84,8 +85,8 @@ def _assert_clean(tmp_path: Path) -> None:
     assert _container_pids(tmp_path) == []
     assert [m for m in mount_points() if m.startswith(str(tmp_path))] == []
     store = tmp_path / "store"
-    assert list((store / "snapshots").iterdir()) == []
-    assert list((store / "containers").iterdir()) == []
+    for name in ("snapshots", "containers"):
+        assert not (store / name).exists() or list((store / name).iterdir()) == []
 
 
 @pytest.mark.parametrize(("runtime", "signum"), [("crun", signal.SIGINT), ("runc", signal.SIGINT),
@@ -148,6 +149,23 @@ def test_hoist_run_sigint_cleans_up_and_exits_130(tmp_path: Path) -> None:
     proc = _start_cli(tmp_path)
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=15) == 130
+    _assert_clean(tmp_path)
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.3, 0.6])
+def test_hoist_run_sigint_at_any_moment_leaves_nothing(tmp_path: Path, delay: float) -> None:
+    from hoist.store.store import Store
+    from hoist.testing.busybox import make_busybox_image
+
+    with Store.open(tmp_path / "store") as store:
+        make_busybox_image(store, tmp_path)
+    argv = [sys.executable, "-m", "hoist", "--root", str(tmp_path / "store"), "run",
+            "busybox:local", "sh", "-c", f"sleep {_marker(tmp_path)} & wait"]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    # before Python installs its handler the default action kills it: nothing exists yet
+    assert proc.wait(timeout=15) in (130, -signal.SIGINT)
     _assert_clean(tmp_path)
 
 
