@@ -138,14 +138,35 @@ def _check_index(store: Store, repair: bool) -> list[str]:
     rows = store.db.query(
         "SELECT t.name, i.manifest_digest FROM tags t JOIN images i ON i.id=t.image_id"
     )
-    if not problems and listed != {(n, Digest.parse(d)) for n, d in rows}:
+    known = {(n, Digest.parse(d)) for n, d in rows}
+    lost = sorted((n, d) for n, d in listed - known if n and n not in {k[0] for k in known})
+    for name, _ in lost:
+        problems.append(f"tag {name}: in index.json but not in the database")
+    if not problems and listed != known:
         problems.append(f"{store.root}/index.json: does not match the tags")
     if not (store.root / "oci-layout").is_file():
         problems.append(f"{store.root}/oci-layout: missing")
     if problems and repair:
+        for name, digest in lost:
+            _recover_tag(store, name, digest)
         layout.ensure_layout(store.root)
         store.sync_index()
     return problems
+
+
+def _recover_tag(store: Store, name: str, manifest_digest: Digest) -> None:
+    """Re-record an image the database lost, from the layout (index.json is its backup)."""
+    from hoist.image.image import Image
+    from hoist.models.reference import Reference
+
+    try:
+        data = read_small(store.blobs, manifest_digest)
+        manifest = Manifest.from_json(data)
+        config = read_small(store.blobs, manifest.config.digest)
+        image = Image.from_config_bytes(config, manifest.layers)
+        store.tag(store.write_image(image, manifest=data), Reference.parse(name))
+    except HoistError:
+        return  # its content is gone too: the entry is dropped with the rewrite
 
 
 def _remove(path: Path) -> None:

@@ -278,3 +278,19 @@ def test_default_root(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert default_root() == tmp_path / "data" / "hoist"
     monkeypatch.setattr("os.geteuid", lambda: 0)
     assert default_root() == Path("/var/lib/hoist")
+
+
+def test_fsck_repair_recovers_tags_a_lost_database_forgot(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    with Store.open(root) as store:
+        (top,) = chain(store, 1, "app:1")
+        config = store.get_image("app:1").image.config_bytes()
+    for suffix in ("", "-wal", "-shm"):
+        (root / f"hoist.db{suffix}").unlink(missing_ok=True)
+    with Store.open(root) as store:
+        assert store.list_images() == []
+        assert any("app:1" in p and "not in the database" in p for p in store.fsck())
+        store.fsck(repair=True)
+        assert store.fsck() == []
+        recovered = store.get_image("app:1")
+        assert recovered.id == top and recovered.image.config_bytes() == config
