@@ -24,9 +24,13 @@ MAX_LINE_CHARS = 160
 _RULE = "-" * 20
 
 
+def _visible(ch: str) -> str:
+    return ch if ch == "\t" or ch.isprintable() else repr(ch)[1:-1]
+
+
 def _cut(line: str) -> str:
-    line = line.rstrip("\r")
-    return line if len(line) <= MAX_LINE_CHARS else line[:MAX_LINE_CHARS] + " …"
+    line = "".join(_visible(ch) for ch in line.rstrip("\r")[: MAX_LINE_CHARS + 1])
+    return line if len(line) <= MAX_LINE_CHARS else line[:MAX_LINE_CHARS] + " ..."
 
 
 def _numbers(start: int, end: int, total: int) -> list[int | None]:

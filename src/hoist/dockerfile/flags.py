@@ -8,6 +8,7 @@ reported by :func:`hoist.dockerfile.unsupported_flags`.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from enum import Enum
 
@@ -72,6 +73,13 @@ def _parse_bool(name: str, value: str | None) -> bool:
     raise FlagError(f"expecting boolean value for flag {name}, not: {value}", "invalid-flag")
 
 
+def _unknown(keyword: str, name: str) -> str:
+    known = sorted(FLAG_SPECS.get(keyword, {}))
+    close = difflib.get_close_matches(name.lower(), known, n=1, cutoff=0.6)
+    hint = f" (did you mean --{close[0]}?)" if close else ""
+    return f"unknown flag: --{name} for {keyword.upper()}{hint}"
+
+
 def parse_flags(keyword: str, raw: tuple[str, ...]) -> Flags:
     """Parse ``--name[=value]`` words for ``keyword``.
 
@@ -85,7 +93,7 @@ def parse_flags(keyword: str, raw: tuple[str, ...]) -> Flags:
         name, sep, value = word[2:].partition("=")
         kind = specs.get(name)
         if kind is None:
-            raise FlagError(f"unknown flag: --{name} for {keyword.upper()}", "unknown-flag")
+            raise FlagError(_unknown(keyword, name), "unknown-flag")
         if kind is Kind.LIST:
             if not sep:
                 raise FlagError(f"missing a value on flag: --{name}", "invalid-flag")

@@ -150,6 +150,7 @@ def parse_bytes(data: bytes, filename: str = "Dockerfile") -> SyntaxTree:
         raise DockerfileError(
             f"reading {filename}: invalid UTF-8 at byte {exc.start}",
             line=line, filename=filename, code="invalid-encoding",
+            source=data.decode("utf-8", "replace"),
         ) from exc
     return parse_text(text, filename)
 
