@@ -37,6 +37,8 @@ class FixResult:
 class _Lines:
     """The file as lines with their endings, edited line by line."""
 
+    majority_lower: bool | None = None  # computed once, on the first casing fix
+
     def __init__(self, text: str) -> None:
         # Only "\n" ends a line, as for the Dockerfile reader (not str.splitlines' set).
         self.lines = [line + "\n" for line in text.split("\n")]
@@ -76,7 +78,9 @@ def apply_fixes(text: str, view: FileView, warnings: list[LintWarning]) -> FixRe
 
 def _keyword(lines: _Lines, view: FileView, instr: Instr, _w: LintWarning) -> bool:
     word = instr.keyword
-    wanted = word.lower() if majority_is_lower(view.all_instrs()) else word.upper()
+    if lines.majority_lower is None:
+        lines.majority_lower = majority_is_lower(view.all_instrs())
+    wanted = word.lower() if lines.majority_lower else word.upper()
     pattern = rf"^(\s*){re.escape(word)}(?=\s|$)"
     if not lines.sub(instr.source.start, pattern, lambda m: m.group(1) + wanted):
         return False

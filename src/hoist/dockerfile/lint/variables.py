@@ -57,22 +57,38 @@ def is_secret_key(key: str) -> bool:
     return _NOT_SECRET.search(key) is None and _SECRET.search(key) is not None
 
 
+_MAX_SUGGEST_OPTIONS = 256  # past this a file is generated; skip the O(n) search
+
+
 def suggest(name: str, options: Iterable[str]) -> str:
-    """The closest option within half the name's length in edit distance, or ''."""
-    best, best_distance = "", len(name) // 2 + 1
-    for option in sorted(set(options)):
-        distance = _levenshtein(name, option)
-        if 0 < distance < best_distance:
+    """The closest option within half the name's length in edit distance, or ''.
+
+    Files with more than 256 candidate names get no suggestion, so a
+    generated Dockerfile cannot make linting quadratic.
+    """
+    pool = set(options)
+    if len(pool) > _MAX_SUGGEST_OPTIONS:
+        return ""
+    limit = len(name) // 2
+    best, best_distance = "", limit + 1
+    for option in sorted(pool):
+        if option == name or abs(len(option) - len(name)) > limit:
+            continue
+        distance = _levenshtein(name, option, best_distance)
+        if distance < best_distance:
             best, best_distance = option, distance
     return best
 
 
-def _levenshtein(a: str, b: str) -> int:
+def _levenshtein(a: str, b: str, cutoff: int) -> int:
+    """Edit distance of ``a`` and ``b``, or ``cutoff`` as soon as it must reach it."""
     row = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         prev, row[0] = row[0], i
         for j, cb in enumerate(b, 1):
             prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+        if min(row) >= cutoff:
+            return cutoff
     return row[-1]
 
 

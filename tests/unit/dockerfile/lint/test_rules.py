@@ -211,3 +211,16 @@ def test_lint_and_fix_never_crash(parts: list[str]) -> None:
         fix(text)
     except DockerfileError:
         pass
+
+
+def test_large_generated_file_lints_in_linear_time() -> None:
+    import time
+
+    body = "".join(f"run echo {i}\nENV K{i} v\nCOPY $X{i} /d\n" for i in range(4000))
+    text = "FROM alpine AS Base\n" + body
+    start = time.perf_counter()
+    warnings = check(text)
+    result = fix(text)
+    assert len(warnings) == 12001  # casing x4000, legacy ENV x4000, undefined x4000, stage name
+    assert len(result.fixed) == 8001
+    assert time.perf_counter() - start < 30
