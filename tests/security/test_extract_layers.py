@@ -456,3 +456,37 @@ def test_existing_destination_is_never_merged_into(world: Path) -> None:
         apply_layer(io.BytesIO(_tar(_reg("new"))), str(dest))
     assert os.listdir(dest) == ["old"]
     assert sorted(os.listdir(world / "work")) == ["dest"]
+
+
+ROOTLESS_SCRIPT = """
+import io, json, sys, tarfile
+from hoist.layer.apply import apply_layer
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode="w") as tf:
+    dev = tarfile.TarInfo("dev/sda")
+    dev.type, dev.devmajor = tarfile.BLKTYPE, 8
+    tf.addfile(dev)
+    f = tarfile.TarInfo("f")
+    f.size, f.uid, f.mode = 1, 1000, 0o4755
+    tf.addfile(f, io.BytesIO(b"x"))
+buf.seek(0)
+stats = apply_layer(buf, sys.argv[1], whiteout_format="remove")
+print(json.dumps(stats.skipped))
+"""
+
+
+@pytest.mark.root
+def test_d4_in_a_user_namespace_devices_are_skipped(world: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    dest = world / "work" / "dest"
+    cmd = ["unshare", "--user", "--map-root-user", sys.executable, "-c", ROOTLESS_SCRIPT, str(dest)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    if done.returncode != 0 and "unshare" in done.stderr:
+        pytest.skip(f"no user namespaces here: {done.stderr.strip()}")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == ["dev/sda"]
+    assert not (dest / "dev" / "sda").exists()
+    assert stat.S_IMODE((dest / "f").stat().st_mode) == 0o4755

@@ -124,7 +124,7 @@ class EntryWriter:
         elif member.islnk():
             self._hardlink(dirfd, name, member)
         else:
-            self._node(dirfd, name, member)
+            return self._node(dirfd, name, member)
         return True
 
     def _parent(self, path: str) -> tuple[int, str]:
@@ -185,7 +185,8 @@ class EntryWriter:
     def _symlink(self, dirfd: int, name: str, member: tarfile.TarInfo) -> None:
         os.symlink(member.linkname, name, dir_fd=dirfd)  # the target is stored verbatim
         if _IS_ROOT:
-            os.chown(name, member.uid, member.gid, dir_fd=dirfd, follow_symlinks=False)
+            _unmapped_ok(lambda: os.chown(name, member.uid, member.gid, dir_fd=dirfd,
+                                          follow_symlinks=False))
         ns = int(member.mtime * 1_000_000_000)
         os.utime(name, ns=(ns, ns), dir_fd=dirfd, follow_symlinks=False)
 
@@ -212,24 +213,28 @@ class EntryWriter:
         finally:
             os.close(src)
 
-    def _node(self, dirfd: int, name: str, member: tarfile.TarInfo) -> None:
+    def _node(self, dirfd: int, name: str, member: tarfile.TarInfo) -> bool:
         if member.isfifo():
             os.mkfifo(name, 0o600, dir_fd=dirfd)
         else:
             kind = stat.S_IFCHR if member.ischr() else stat.S_IFBLK
-            os.mknod(name, kind | 0o600, os.makedev(member.devmajor, member.devminor),
-                     dir_fd=dirfd)
+            try:
+                os.mknod(name, kind | 0o600, os.makedev(member.devmajor, member.devminor),
+                         dir_fd=dirfd)
+            except PermissionError:
+                return False  # uid 0 in a user namespace: no CAP_MKNOD, skip like non-root
         fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dirfd)
         try:
             # O_PATH cannot fchmod; the magic link reaches exactly this inode.
             proc = f"/proc/self/fd/{fd}"
             if _IS_ROOT:
-                os.chown(proc, member.uid, member.gid)
+                _unmapped_ok(lambda: os.chown(proc, member.uid, member.gid))
             os.chmod(proc, member.mode & 0o7777)
             ns = int(member.mtime * 1_000_000_000)
             os.utime(proc, ns=(ns, ns))
         finally:
             os.close(fd)
+        return True
 
     # -- whiteouts -----------------------------------------------------------------------
 
@@ -304,6 +309,15 @@ class EntryWriter:
                 os.close(fd)
 
 
+def _unmapped_ok(chown: Callable[[], None]) -> None:
+    """Run a chown; an id with no mapping in this user namespace (EINVAL) keeps our own."""
+    try:
+        chown()
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:
+            raise
+
+
 def _no_deadline() -> None:
     return None
 
@@ -317,7 +331,7 @@ def _check_ids(member: tarfile.TarInfo) -> None:
 
 def _meta_fd(fd: int, member: tarfile.TarInfo, *, times: bool = True) -> None:
     if _IS_ROOT:
-        os.fchown(fd, member.uid, member.gid)
+        _unmapped_ok(lambda: os.fchown(fd, member.uid, member.gid))
     _xattrs_fd(fd, member)
     os.fchmod(fd, member.mode & 0o7777)
     if times:
