@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
 
     path, filename = _dockerfile_path(args)
     text = _read(path)
+    _validate(text, filename)
     build_args = _build_args(args.build_arg)
     if args.fix:
         if path is None:
@@ -86,6 +87,16 @@ def _read(path: Path | None) -> str:
             f"reading Dockerfile {path or '-'}: not valid UTF-8 at byte {exc.start}",
             code="dockerfile-not-utf8",
         ) from exc
+
+
+def _validate(text: str, filename: str) -> None:
+    """Parse with the full frontend first: an unknown instruction or a bad flag is
+    a diagnostic, as ``docker build --check`` fails on it."""
+    try:
+        from hoist.dockerfile import parse
+    except ImportError:  # the frontend is not installed: lint reads the text alone
+        return
+    parse(text, filename)
 
 
 def _build_args(pairs: list[str]) -> dict[str, str]:

@@ -48,6 +48,7 @@ from hoist.dockerfile.lint.source import read_view
 from hoist.dockerfile.lint.variables import VarContext
 
 if TYPE_CHECKING:
+    from hoist.dockerfile.instructions import Dockerfile
     from hoist.dockerfile.syntax import SyntaxTree
 
 __all__ = [
@@ -109,14 +110,15 @@ class LintReport:
 
 
 def lint(
-    dockerfile: str | SyntaxTree,
+    dockerfile: str | SyntaxTree | Dockerfile,
     *,
     build_args: Mapping[str, str] | None = None,
     base_env: Mapping[str, Mapping[str, str]] | None = None,
     config: CheckConfig | None = None,
     filename: str = "Dockerfile",
 ) -> LintReport:
-    """Run every enabled rule on ``dockerfile`` (text, or an already parsed tree).
+    """Run every enabled rule on ``dockerfile``: its text, its syntax tree, or the
+    typed :class:`~hoist.dockerfile.Dockerfile` (whose ``text`` is read again).
 
     Raises:
         DockerfileError: the text does not parse (the parser's diagnostic), or
@@ -139,7 +141,7 @@ def _run(view: FileView, ctx: VarContext, config: CheckConfig) -> list[LintWarni
 
 
 def check(
-    dockerfile: str | SyntaxTree,
+    dockerfile: str | SyntaxTree | Dockerfile,
     *,
     build_args: Mapping[str, str] | None = None,
     base_env: Mapping[str, Mapping[str, str]] | None = None,
@@ -173,10 +175,12 @@ def fix(
     return apply_fixes(text, view, first + rest)
 
 
-def _view(dockerfile: str | SyntaxTree, filename: str) -> FileView:
+def _view(dockerfile: str | SyntaxTree | Dockerfile, filename: str) -> FileView:
     """The lint view, from the real parser when it is available."""
     if not isinstance(dockerfile, str):
-        return view_from_tree(dockerfile)
+        if hasattr(dockerfile, "nodes"):
+            return view_from_tree(dockerfile)  # type: ignore[arg-type]
+        dockerfile, filename = dockerfile.text, dockerfile.filename  # a typed Dockerfile
     try:
         from hoist.dockerfile.syntax import parse_text
     except ImportError:  # the syntax layer is not installed: read the text directly

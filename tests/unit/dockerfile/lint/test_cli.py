@@ -82,3 +82,14 @@ def test_missing_dockerfile_is_a_diagnostic(
 def test_registered_in_main(registered: None, tmp_path: Path) -> None:
     (tmp_path / "Dockerfile").write_text("FROM alpine\n")
     assert main(["lint", str(tmp_path)]) == 0
+
+
+def test_unknown_instruction_is_the_parser_diagnostic(tmp_path: Path) -> None:
+    pytest.importorskip("hoist.dockerfile.convert")
+    from hoist.errors import DockerfileError
+
+    (tmp_path / "Dockerfile").write_text("FROM alpine\nRUNN true\n")
+    with pytest.raises(DockerfileError) as info:
+        _parse([str(tmp_path)])
+    assert info.value.code == "unknown-instruction"
+    assert info.value.line == 2

@@ -71,3 +71,9 @@ def test_check_accepts_a_parsed_tree() -> None:
     syntax = pytest.importorskip("hoist.dockerfile.syntax")
     tree = syntax.parse_text("FROM alpine\nCMD echo hi\n")
     assert [w.rule.name for w in check(tree)] == ["JSONArgsRecommended"]
+
+
+def test_check_accepts_a_typed_dockerfile() -> None:
+    frontend = pytest.importorskip("hoist.dockerfile")
+    df = frontend.parse("FROM alpine\nENV A b\n", "x.Dockerfile")
+    assert [w.rule.name for w in check(df)] == ["LegacyKeyValueFormat"]
