@@ -209,6 +209,49 @@ class DirBlobStore:
     def put_bytes(self, data: bytes, *, expected: Digest | None = None) -> tuple[Digest, int]:
         return self.put(io.BytesIO(data), expected=expected, size=len(data))
 
+    @contextlib.contextmanager
+    def ingest_file(self) -> Iterator[tuple[BinaryIO, Path]]:
+        """A temp file in ``ingest/`` for a writer that hashes as it writes (a layer tar).
+
+        The file is flocked, so :meth:`clean_ingest` leaves it alone, and removed
+        on exit unless :meth:`commit_ingested` moved it into place first.
+        Raises:
+            StoreError: the file cannot be created.
+        """
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.ingest_dir, prefix="blob-")
+        except OSError as exc:
+            raise StoreError(f"creating a temp file in {self.ingest_dir}: {exc.strerror}") from exc
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            with os.fdopen(fd, "w+b") as out:
+                yield out, Path(tmp)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
+    def commit_ingested(self, path: Path, digest: Digest, size: int) -> None:
+        """Move a complete ingest file into place as ``digest`` without copying it.
+
+        ``digest`` must have been computed over exactly the bytes written (the
+        writer hashed while writing); the file is fsynced here.
+        Raises:
+            DigestMismatch: the file's size is not ``size``.
+            StoreError: I/O failure.
+        """
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                actual = os.fstat(fd).st_size
+                if actual != size:
+                    raise DigestMismatch(f"writing blob {digest}: size {actual}, expected {size}")
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            self._commit(str(path), digest)
+        except OSError as exc:
+            raise StoreError(f"writing blob {digest}: {exc.strerror or exc}") from exc
+
     def open(self, digest: Digest) -> BinaryIO:
         try:
             raw = open(self.path(digest), "rb")  # noqa: SIM115 -- closed by the reader

@@ -107,3 +107,21 @@ def test_killed_writer_leaves_nothing_visible_and_its_temp_is_cleaned(tmp_path: 
     os.utime(leftovers[0], (old, old))
     assert blobs.clean_ingest() == 1
     assert list((blobs.root / "ingest").iterdir()) == []
+
+
+def test_ingest_file_is_committed_without_a_copy(tmp_path: Path) -> None:
+    blobs = _dir_store(tmp_path)
+    data = b"layer bytes" * 1000
+    with blobs.ingest_file() as (out, path):
+        out.write(data)
+        out.flush()
+        inode = path.stat().st_ino
+        assert blobs.clean_ingest() == 0
+        with pytest.raises(DigestMismatch):
+            blobs.commit_ingested(path, sha256_of(data), len(data) + 1)
+        blobs.commit_ingested(path, sha256_of(data), len(data))
+    assert blobs.path(sha256_of(data)).stat().st_ino == inode
+    assert read_small(blobs, sha256_of(data)) == data
+    with blobs.ingest_file() as (out, path):
+        out.write(b"abandoned")
+    assert list((blobs.root / "ingest").iterdir()) == []
