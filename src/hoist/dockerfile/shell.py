@@ -231,16 +231,16 @@ class _Lexer:
             value, pattern, greedy)
 
     def replace(self, value: str) -> str:
+        """``${x/p/r}`` first match, ``${x//p/r}`` every match; the ``/r`` part is required."""
         every = self.peek() == "/"
         if every:
             self.pos += 1
         pattern = glob_to_regex(self.word_until("/}", keep_escapes=True), self.escape)
-        replacement = ""
-        if self.peek() == "/":
-            self.pos += 1
-            replacement = self.word_until("}")
+        if self.next() != "/":
+            raise self.error("missing '/' before the replacement in substitution")
+        replacement = self.word_until("}", keep_escapes=True)
         self.close()
-        if not pattern:
+        if every and not pattern:
             return value
         return re.sub(f"(?s:{pattern})", lambda _m: replacement, value, count=0 if every else 1)
 

@@ -1,0 +1,90 @@
+"""Expansion tables (tests/golden/expansion/*.table) and properties of the lexer."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from hoist.dockerfile.shell import (
+    MAX_NESTING,
+    ExpansionError,
+    expand_heredoc,
+    expand_word,
+    expand_words,
+)
+from tests.unit.dockerfile.golden import GOLDEN
+
+DEFAULT_ENV = {"PWD": "/home", "SHELL": "bash", "KOREAN": "한국어", "NULL": ""}
+
+
+def _column(text: str) -> str:
+    """A table cell: trimmed, or verbatim between « and »."""
+    text = text.strip()
+    if text.startswith("«") and text.endswith("»"):
+        return text[1:-1]
+    return text
+
+
+def _env(text: str) -> dict[str, str]:
+    pairs = [item.split("=", 1) for item in text.split(";") if item.strip()]
+    return {**DEFAULT_ENV, **{k.strip(): v.strip() for k, v in pairs}}
+
+
+def _rows(name: str) -> list[tuple[str, dict[str, str], str]]:
+    rows = []
+    for line in (GOLDEN / "expansion" / name).read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        word, env, expected = line.rsplit("|", 2)
+        rows.append((_column(word), _env(env), _column(expected)))
+    return rows
+
+
+@pytest.mark.parametrize(("word", "env", "expected"), _rows("word.table"))
+def test_word_table(word: str, env: dict[str, str], expected: str) -> None:
+    if expected == "error":
+        with pytest.raises(ExpansionError):
+            expand_word(word, env)
+    else:
+        assert expand_word(word, env).value == expected
+
+
+@pytest.mark.parametrize(("text", "env", "expected"), _rows("words.table"))
+def test_words_table(text: str, env: dict[str, str], expected: str) -> None:
+    assert expand_words(text, env).words == ast.literal_eval(expected)
+
+
+def test_referenced_and_unset_names_are_reported() -> None:
+    result = expand_word("${FOO-aaa} ${BAR-bbb} ${BAZ-ccc}", {"FOO": "x", "BAR": ""})
+    assert result.value == "x  ccc"
+    assert result.referenced == {"FOO", "BAR", "BAZ"}
+    assert result.unset == {"BAZ"}
+
+
+def test_message_of_question_mark_is_expanded() -> None:
+    with pytest.raises(ExpansionError, match="VAR: message herex"):
+        expand_word("${VAR:?message here$ARG}", {"VAR": "", "ARG": "x"})
+
+
+def test_backtick_escape() -> None:
+    assert expand_word("a`$PWD", {"PWD": "/h"}, escape="`").value == "a$PWD"
+    assert expand_word("c:\\dir\\$PWD", {"PWD": "/h"}, escape="`").value == "c:\\dir\\/h"
+
+
+def test_deep_nesting_is_a_clean_error() -> None:
+    deep = "${a:-" * 5000 + "x" + "}" * 5000
+    with pytest.raises(ExpansionError, match=f"deeper than {MAX_NESTING}"):
+        expand_word(deep, {})
+    ok = "${a:-" * 50 + "x" + "}" * 50
+    assert expand_word(ok, {}).value == "x"
+
+
+def test_heredoc_body_expands_only_dollars() -> None:
+    body = "echo \"$A\" '$A' \\$A \\n\n"
+    assert expand_heredoc(body, {"A": "1"}).value == "echo \"1\" '1' $A \\n\n"
+
+
+def test_long_value_is_linear_enough() -> None:
+    text = "${A}" * 20000 + "x" * 200000
+    assert len(expand_word(text, {"A": "yy"}).value) == 240000
