@@ -120,15 +120,29 @@ def lint(
     """Run every enabled rule on ``dockerfile``: its text, its syntax tree, or the
     typed :class:`~hoist.dockerfile.Dockerfile` (whose ``text`` is read again).
 
+    ``config`` defaults to the ``BUILDKIT_DOCKERFILE_CHECK`` build arg when
+    given, else the file's ``# check=`` directive. Build args count as defined
+    variables (UndefinedVar).
+
     Raises:
         DockerfileError: the text does not parse (the parser's diagnostic), or
             the ``# check=`` directive is malformed (``invalid-check-directive``).
     """
     view = _view(dockerfile, filename)
     if config is None:
-        config = parse_check_options(view.check or "", line=view.check_line or None)
+        config = _config(view, build_args or {})
     ctx = VarContext(dict(build_args or {}), dict(base_env or {}))
     return LintReport(tuple(_run(view, ctx, config)), config)
+
+
+CHECK_BUILD_ARG = "BUILDKIT_DOCKERFILE_CHECK"
+
+
+def _config(view: FileView, build_args: Mapping[str, str]) -> CheckConfig:
+    """The ``BUILDKIT_DOCKERFILE_CHECK`` build arg wins over the file's directive."""
+    if CHECK_BUILD_ARG in build_args:
+        return parse_check_options(build_args[CHECK_BUILD_ARG])
+    return parse_check_options(view.check or "", line=view.check_line or None)
 
 
 def _run(view: FileView, ctx: VarContext, config: CheckConfig) -> list[LintWarning]:

@@ -51,6 +51,7 @@ def _instr(node: Node) -> Instr:
         rest=node.rest,
         heredoc=bool(node.heredocs),
         legacy_kv=node.legacy_kv,
+        expanded_heredocs=tuple(h.content for h in node.heredocs if h.expand),
     )
 
 

@@ -16,16 +16,24 @@ def stage_name_casing(view: FileView) -> Iterator[LintWarning]:
             yield LintWarning(r.STAGE_NAME_CASING, message, stage.from_.source)
 
 
+def expected_as(from_kw: str, as_kw: str) -> str:
+    """The ``AS`` spelling that matches ``from_kw``: lower after ``from``, upper
+    after ``FROM``, as written after a mixed-case ``From`` (which only
+    ConsistentInstructionCasing reports)."""
+    if from_kw == from_kw.lower():
+        return as_kw.lower()
+    if from_kw == from_kw.upper():
+        return as_kw.upper()
+    return as_kw
+
+
 def from_as_casing(view: FileView) -> Iterator[LintWarning]:
-    """The ``AS`` keyword must be lower case after a lower-case ``from`` and
-    upper case otherwise."""
     for stage in view.stages:
         word = stage.as_keyword
         if word is None:
             continue
         from_kw = stage.from_.keyword
-        expected = word.lower() if from_kw == from_kw.lower() else word.upper()
-        if word != expected:
+        if word != expected_as(from_kw, word):
             message = f"'{word}' and '{from_kw}' keywords' casing do not match"
             yield LintWarning(r.FROM_AS_CASING, message, stage.from_.source)
 

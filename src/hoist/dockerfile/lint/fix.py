@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hoist.dockerfile.lint import registry as r
-from hoist.dockerfile.lint.casing import majority_is_lower
+from hoist.dockerfile.lint.casing import expected_as, majority_is_lower
 from hoist.dockerfile.lint.model import FileView, Instr
 from hoist.dockerfile.lint.registry import LintWarning
 
@@ -65,7 +65,9 @@ def apply_fixes(text: str, view: FileView, warnings: list[LintWarning]) -> FixRe
     """Rewrite ``text`` for every fixable warning in ``warnings`` (found on ``view``)."""
     bom = "\ufeff" if text.startswith("\ufeff") else ""
     lines = _Lines(text.removeprefix(bom))
-    by_line = {i.source.start: i for i in view.all_instrs()}
+    by_line = {
+        line: i for i in view.all_instrs() for line in range(i.source.start, i.source.end + 1)
+    }
     fixed: list[LintWarning] = []
     left: list[LintWarning] = []
     for warning in warnings:
@@ -101,7 +103,7 @@ def _stage_words(lines: _Lines, view: FileView, instr: Instr, w: LintWarning) ->
     def repl(m: re.Match[str]) -> str:
         as_word, name = m["as"], m["name"]
         if w.rule is r.FROM_AS_CASING:
-            as_word = as_word.lower() if from_kw == from_kw.lower() else as_word.upper()
+            as_word = expected_as(from_kw, as_word)
         else:
             name = name.lower()
         return f"{as_word}{m['gap']}{name}"

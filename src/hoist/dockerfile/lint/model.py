@@ -24,7 +24,9 @@ class Instr:
     ``--link``); ``args`` the words after the flags, unexpanded (JSON items
     when ``json_form``); ``rest`` the raw text after the keyword, flags
     included, continuation joined; ``heredoc`` True when it has heredocs;
-    ``legacy_kv`` True for ``ENV k v`` / ``LABEL k v``.
+    ``legacy_kv`` True for ``ENV k v`` / ``LABEL k v``; ``expanded_heredocs``
+    the bodies of heredocs whose delimiter was not quoted (BuildKit expands
+    those for COPY and ADD).
     """
 
     keyword: str
@@ -36,6 +38,7 @@ class Instr:
     rest: str = ""
     heredoc: bool = False
     legacy_kv: bool = False
+    expanded_heredocs: tuple[str, ...] = ()
 
     def flag(self, name: str) -> str | None:
         """Return the value of the last ``--name`` flag ('' for a bare one), or None."""

@@ -79,10 +79,10 @@ def _next_instr(reader: _Reader) -> Instr | None:
     parts, empties = _logical_line(reader)
     keyword, _, rest = " ".join(parts).strip().partition(" ")
     rest = rest.strip()
-    name = keyword.lower()
-    if name in _HEREDOC_KEYWORDS:
-        _skip_heredocs(reader, rest)
-    instr = _make_instr(keyword, SourceRange(start + 1, reader.pos), rest)
+    bodies: list[str] = []
+    if keyword.lower() in _HEREDOC_KEYWORDS:
+        bodies = _read_heredocs(reader, rest)
+    instr = _make_instr(keyword, SourceRange(start + 1, reader.pos), rest, tuple(bodies))
     reader.empties.extend((line, instr) for line in empties)
     return instr
 
@@ -115,18 +115,27 @@ def _logical_line(reader: _Reader) -> tuple[list[str], list[int]]:
     return parts, empties
 
 
-def _skip_heredocs(reader: _Reader, rest: str) -> None:
+def _read_heredocs(reader: _Reader, rest: str) -> list[str]:
+    """Consume the heredoc bodies; return those of unquoted delimiters."""
+    expanded: list[str] = []
     for match in _HEREDOC.finditer(rest):
         strip_tabs = bool(match.group(1))
         word = match.group(2) or match.group(3) or match.group(4)
+        body: list[str] = []
         while reader.pos < len(reader.lines):
             line = reader.lines[reader.pos]
             reader.pos += 1
             if (line.lstrip("\t") if strip_tabs else line) == word:
                 break
+            body.append(line + "\n")
+        if match.group(4):
+            expanded.append("".join(body))
+    return expanded
 
 
-def _make_instr(keyword: str, source: SourceRange, rest: str) -> Instr:
+def _make_instr(
+    keyword: str, source: SourceRange, rest: str, bodies: tuple[str, ...] = ()
+) -> Instr:
     flags, body = _flags(rest)
     json_args = _json_list(body)
     words = split_words(body)
@@ -141,6 +150,7 @@ def _make_instr(keyword: str, source: SourceRange, rest: str) -> Instr:
         rest=rest,
         heredoc=keyword.lower() in _HEREDOC_KEYWORDS and bool(_HEREDOC.search(body)),
         legacy_kv=legacy,
+        expanded_heredocs=bodies,
     )
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from hoist.dockerfile.lint import registry as r
 from hoist.dockerfile.lint.model import FileView, Instr, StageView
 from hoist.dockerfile.lint.registry import LintWarning
+from hoist.models.source import SourceRange
 
 RESERVED_STAGE_NAMES = ("context", "scratch")
 _ONCE_PER_STAGE = ("cmd", "entrypoint", "healthcheck")
@@ -126,8 +127,15 @@ def legacy_key_value_format(view: FileView) -> Iterator[LintWarning]:
 
 
 def no_empty_continuation(view: FileView) -> Iterator[LintWarning]:
+    """One finding per instruction with empty continuation lines, placed (as
+    BuildKit's parser places it) on the instruction's last line."""
+    seen: set[int] = set()
     for _line, instr in view.empty_continuations:
-        yield LintWarning(r.NO_EMPTY_CONTINUATION, "Empty continuation line", instr.source)
+        if instr.source.start in seen:
+            continue
+        seen.add(instr.source.start)
+        where = SourceRange(instr.source.end, instr.source.end)
+        yield LintWarning(r.NO_EMPTY_CONTINUATION, "Empty continuation line", where)
 
 
 _PROTO = re.compile(r"^(?P<port>[^/]*)/(?P<proto>[^/]+)$")

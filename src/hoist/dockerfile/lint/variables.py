@@ -31,6 +31,8 @@ PROXY_ARGS = tuple(
     for base in ("HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY")
     for name in (base, base.lower())
 )
+# Build args BuildKit reads itself: never "undefined".
+_NOT_ENV_ARGS = ("BUILDKIT_SBOM_SCAN_CONTEXT", "BUILDKIT_SBOM_SCAN_STAGE")
 # What the engine assumes of a base image whose config it has not seen.
 DEFAULT_BASE_ENV = ("PATH",)
 # Instructions whose words BuildKit expands (RUN/CMD/ENTRYPOINT are left to the shell).
@@ -217,7 +219,7 @@ def undefined_var(view: FileView, ctx: VarContext) -> Iterator[LintWarning]:
         known = _base_names(stage, ctx, inherited)
         env_names: set[str] = set(known)
         for instr in stage.instrs:
-            yield from _undefined_in(instr, env_names, view.escape)
+            yield from _undefined_in(instr, env_names, ctx, view.escape)
             if instr.name == "arg":
                 env_names.update(_declared_names(instr))  # declared is defined, even empty
             elif instr.name == "env":
@@ -239,18 +241,26 @@ def _remember(table: dict[str, set[str]], stage: StageView, names: set[str]) -> 
         table[stage.name.lower()] = names
 
 
-def _undefined_in(instr: Instr, known: set[str], escape: str) -> Iterator[LintWarning]:
+def _undefined_in(
+    instr: Instr, known: set[str], ctx: VarContext, escape: str
+) -> Iterator[LintWarning]:
     if instr.name not in (*_EXPANDED, "arg"):
         return
     words = [v for _, v in instr.flags if v] + list(instr.args)
     if instr.name == "arg":
         words = [w.partition("=")[2] for w in instr.args]
+    if instr.name in ("copy", "add"):
+        words += instr.expanded_heredocs
     reported: set[str] = set()
     for word in words:
         for ref in scan(word, {}, escape)[1]:
-            if ref.plain and ref.name not in known and ref.name not in reported:
-                reported.add(ref.name)
-                yield _undefined_warning(ref.name, known, instr)
+            name = ref.name
+            if not ref.plain or name in known or name in reported:
+                continue
+            if name in ctx.build_args or name in _NOT_ENV_ARGS:
+                continue
+            reported.add(name)
+            yield _undefined_warning(name, known, instr)
 
 
 def _undefined_warning(name: str, known: set[str], instr: Instr) -> LintWarning:

@@ -21,9 +21,17 @@ def _read(case: str, name: str) -> str:
     return (GOLDEN / case / name).read_bytes().decode("utf-8")
 
 
+def _build_args(case: str) -> dict[str, str]:
+    """``build-args``: optional ``KEY=VALUE`` lines, as given with --build-arg."""
+    path = GOLDEN / case / "build-args"
+    lines = path.read_text().splitlines() if path.is_file() else []
+    return dict(line.split("=", 1) for line in lines if line)
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_findings(case: str) -> None:
-    found = "".join(w.short() + "\n" for w in check(_read(case, "Dockerfile")))
+    warnings = check(_read(case, "Dockerfile"), build_args=_build_args(case))
+    found = "".join(w.short() + "\n" for w in warnings)
     assert found == _read(case, "expected")
 
 
@@ -56,14 +64,14 @@ def test_there_is_a_case_for_every_rule() -> None:
 def test_text_reader_agrees_with_parser(case: str) -> None:
     """The fallback text reader (used without the syntax layer) finds the same."""
     pytest.importorskip("hoist.dockerfile.syntax")
-    from hoist.dockerfile.lint import _run, parse_check_options
+    from hoist.dockerfile.lint import _config, _run
     from hoist.dockerfile.lint.source import read_view
     from hoist.dockerfile.lint.variables import VarContext
 
     text = _read(case, "Dockerfile")
     view = read_view(text)
-    config = parse_check_options(view.check or "")
-    found = "".join(w.short() + "\n" for w in _run(view, VarContext(), config))
+    args = _build_args(case)
+    found = "".join(w.short() + "\n" for w in _run(view, VarContext(args), _config(view, args)))
     assert found == _read(case, "expected")
 
 
