@@ -22,13 +22,18 @@
 
 from __future__ import annotations
 
+import bz2
+import lzma
 import os
 import stat
 import tempfile
-from collections.abc import Sequence
+import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
+
+import zstandard
 
 from hoist.builder.steps.copy import (
     CopyOptions,
@@ -39,7 +44,7 @@ from hoist.builder.steps.copy import (
 )
 from hoist.builder.steps.fetch import FetchLimits, FetchResult, fetch_url, is_url
 from hoist.context.select import Selected, open_file, open_selected
-from hoist.errors import BuildError, HoistError, UserInputError
+from hoist.errors import BuildError, UserInputError
 from hoist.fs.resolve import DirSpec, Root
 
 __all__ = ["AddOptions", "add_into", "add_url", "check_add_source", "is_git_source"]
@@ -158,27 +163,49 @@ def _looks_like_archive(stream: BinaryIO) -> bool:
 
     gzip/bzip2/xz of something that is not a tar, or compressed data too short
     to hold one header, is not an archive (copied verbatim). A valid first
-    header with corruption later is an archive, and extracting it fails.
+    header with corruption or truncation later is an archive, and extracting
+    it fails with an error naming the source.
     """
-    from hoist.layer import codec  # deferred: keep COPY-only builds light
-    from hoist.layer.apply import is_archive
+    from hoist.layer.apply import is_archive  # deferred: keep COPY-only builds light
 
     start = stream.tell()
     try:
-        reader = codec.open_decompressed(stream)
-        head = _read_upto(reader, 512)
-    except HoistError:
-        return False
+        head = _decompressed_head(stream, 512)
     finally:
         stream.seek(start)
     return len(head) == 512 and is_archive(head)
 
 
-def _read_upto(reader: BinaryIO, size: int) -> bytes:
-    data = b""
-    while len(data) < size and (chunk := reader.read(size - len(data))):
-        data += chunk
-    return data
+def _decompressed_head(stream: BinaryIO, size: int) -> bytes:
+    """The first ``size`` decompressed bytes, tolerating truncation after them.
+
+    Incremental decoders (not the streaming readers) so that a stream cut
+    short later still yields its first bytes, as Go's readers do.
+    """
+    from hoist.layer import codec
+
+    first = stream.read(codec.MAGIC_LEN)
+    kind = codec.detect(first)
+    if kind == codec.PLAIN:
+        return (first + stream.read(size))[:size]
+    decoder = _DECODERS[kind]()
+    out = b""
+    data = first
+    try:
+        while len(out) < size and data:
+            out += decoder.decompress(data)
+            data = stream.read(1 << 16)
+    except (OSError, EOFError, ValueError, lzma.LZMAError, zlib.error, zstandard.ZstdError):
+        pass  # corrupt: whatever decoded so far decides
+    return out[:size]
+
+
+_DECODERS: dict[str, Callable[[], Any]] = {
+    "gzip": lambda: zlib.decompressobj(wbits=31),
+    "bzip2": bz2.BZ2Decompressor,
+    "xz": lzma.LZMADecompressor,
+    "zstd": lambda: zstandard.ZstdDecompressor().decompressobj(),
+}
 
 
 def _open_source(sel: Selected) -> BinaryIO:

@@ -129,7 +129,9 @@ def _stream(url: str, response: BinaryIO, out: BinaryIO, limits: FetchLimits) ->
     h = hashlib.sha256()
     size = 0
     end = time.monotonic() + limits.deadline
-    while chunk := response.read(_CHUNK):
+    # read1: what has arrived, so the deadline is checked even when a server trickles.
+    read = getattr(response, "read1", response.read)
+    while chunk := read(_CHUNK):
         size += len(chunk)
         if size > limits.max_bytes:
             raise FetchError(f"fetching {url}: larger than the limit of {limits.max_bytes} bytes")
