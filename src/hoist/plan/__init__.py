@@ -17,6 +17,8 @@ Public API::
     state.build_args_reaching()   # cache-key input
     run_argv(run, state.shell)    # argv of a RUN (SHELL applied to shell form)
     container_argv(state.entrypoint, state.cmd)
+    config_fields(state)          # docker config keys (Env, Cmd, …) from a state
+    inherit(parent_final_state)   # start state of FROM <stage> (run its onbuild first)
     onbuild_triggers(parent_config["OnBuild"])   # instructions to run after FROM
 
 State fields map to docker config keys: env→Env, cmd→Cmd, entrypoint→Entrypoint,
@@ -43,12 +45,14 @@ from hoist.plan.state import (
     PROXY_ARGS,
     Scope,
     StageState,
+    config_fields,
+    inherit,
     state_from_config,
 )
 
 __all__ = [
     "DEFAULT_SHELL", "PLATFORM_ARGS", "PROXY_ARGS", "BuildPlan", "Dependency", "PlannedStage",
-    "Scope", "StageState", "command_config", "container_argv", "created_by", "creates_layer",
-    "evaluate", "go_duration", "go_quote", "onbuild_triggers", "plan_build", "platform_args",
-    "resolve_workdir", "run_argv", "state_from_config",
+    "Scope", "StageState", "command_config", "config_fields", "container_argv", "created_by",
+    "creates_layer", "evaluate", "go_duration", "go_quote", "inherit", "onbuild_triggers",
+    "plan_build", "platform_args", "resolve_workdir", "run_argv", "state_from_config",
 ]

@@ -134,3 +134,30 @@ def state_from_config(config: Mapping[str, Any] | None, scope: Scope) -> StageSt
         volumes=tuple(sorted(c.get("Volumes") or {})), stop_signal=str(c.get("StopSignal") or ""),
         healthcheck=c.get("Healthcheck"),
     )
+
+
+def config_fields(state: StageState) -> dict[str, Any]:
+    """The docker image-config keys ``state`` determines (None where docker writes null)."""
+    return {
+        "Env": [f"{k}={v}" for k, v in state.env] or None,
+        "Cmd": None if state.cmd is None else list(state.cmd),
+        "Entrypoint": None if state.entrypoint is None else list(state.entrypoint),
+        "Shell": None if state.shell == DEFAULT_SHELL else list(state.shell),
+        "WorkingDir": state.workdir,
+        "User": state.user or None,
+        "Labels": dict(state.labels) or None,
+        "ExposedPorts": {p: {} for p in state.exposed_ports} or None,
+        "Volumes": {v: {} for v in state.volumes} or None,
+        "StopSignal": state.stop_signal or None,
+        "Healthcheck": None if state.healthcheck is None else dict(state.healthcheck),
+        "OnBuild": list(state.onbuild) or None,
+    }
+
+
+def inherit(parent: StageState, scope: Scope | None = None) -> StageState:
+    """The start state of ``FROM <stage>``: the parent's config, a fresh ARG scope.
+
+    The parent's ONBUILD triggers are dropped from the config; run them first
+    (:func:`hoist.plan.onbuild_triggers` of ``parent.onbuild``).
+    """
+    return replace(parent, scope=scope or parent.scope, args=(), cmd_set=False, onbuild=())
