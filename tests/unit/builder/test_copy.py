@@ -239,3 +239,24 @@ def test_heredoc_file(tmp_path: Path) -> None:
         path = write_file(InlineFile("EOF"), f.fileno(), "/etc/", "/", droot)
     assert path == "/etc/EOF"
     assert describe(rootfs)["etc/EOF"] == "file 0644 0:0 hello\n"
+
+
+def test_dir_source_onto_symlinked_dir_follows_it(tmp_path: Path) -> None:
+    ctx = make_tree(tmp_path / "ctx", {"d/f": "f"})
+    rootfs = make_tree(tmp_path / "rootfs", {"usr/real": None, "link": ("link", "usr/real")})
+    with Root(ctx) as croot, Root(rootfs) as droot:
+        copy_into(select_sources(SourceTree(croot), ["d"]), "/link", "/", droot)
+    assert os.path.islink(rootfs / "link")
+    assert (rootfs / "usr" / "real" / "f").read_text() == "f"
+
+
+def test_nested_symlinked_dir_is_an_error_like_buildkit(tmp_path: Path) -> None:
+    # merged-usr: /bin -> usr/bin; BuildKit: "cannot copy to non-directory" (moby#47367)
+    ctx = make_tree(tmp_path / "ctx", {"rootfs/bin/tool": "t"})
+    rootfs = make_tree(tmp_path / "rootfs", {"usr/bin": None, "bin": ("link", "usr/bin")})
+    with Root(ctx) as croot, Root(rootfs) as droot:
+        sources = select_sources(SourceTree(croot), ["rootfs"])
+        with pytest.raises(BuildError, match="cannot copy to non-directory"):
+            copy_into(sources, "/", "/", droot, where="Dockerfile:2")
+    assert os.readlink(rootfs / "bin") == "usr/bin"
+    assert os.listdir(rootfs / "usr" / "bin") == []

@@ -93,8 +93,12 @@ def add_into(
     options: CopyOptions | None = None,
     add: AddOptions | None = None,
     where: str = "",
+    force_dir: bool = False,
 ) -> None:
     """ADD local sources: extract archives, copy everything else like COPY.
+
+    ``force_dir`` as for :func:`~hoist.builder.steps.copy.copy_into` (the
+    instruction has other sources, e.g. URLs, so ``dest`` is a directory).
 
     Raises:
         ArchiveError: a recognised archive is corrupt or hostile.
@@ -105,7 +109,7 @@ def add_into(
     plain = [s for s in sources if add.unpack is False or not _is_archive_source(s)]
     archives = [s for s in sources if s not in plain]
     if plain:
-        force = len(sources) > 1
+        force = force_dir or len(sources) > 1
         copy_into(plain, dest, workdir, dest_root, options=options, where=where, force_dir=force)
     for sel in archives:
         _extract_source(sel, dest, workdir, dest_root, options)

@@ -20,9 +20,13 @@ Destination rules (dockerfile2llb + fsutil ``copy``):
   for ``--from`` sources; symlinks are copied as symlinks, targets verbatim;
   hardlinks within one copied tree stay hardlinks; FIFOs are re-created,
   device nodes too when running as root; sockets were never selected;
-* an existing destination entry is replaced (a file or symlink), or merged
-  into (a directory); a symlink in the destination is never written through
-  except as a path component, which is resolved inside the rootfs.
+* an existing destination file or symlink is replaced by a copied file; a
+  copied directory merges into an existing directory; inside a copied tree,
+  a destination entry that is not a directory where the source has one (a
+  file, or a symlink even to a directory, like ``/bin -> usr/bin``) is an
+  error "cannot copy to non-directory", as in BuildKit (moby#47367; the
+  classic builder replaced the symlink); the destination path given in the
+  instruction is resolved through symlinks *inside* the rootfs.
 
 Everything in the rootfs is resolved through :class:`hoist.fs.resolve.Root`
 and written by descriptor: temp name in the target directory, content,
@@ -157,15 +161,7 @@ def _copy_dir_source(copier: _Copier, sel: Selected, target: str) -> None:
     src_fd = open_selected_dir(sel)
     try:
         st = os.fstat(src_fd)
-        if target == "/":
-            dst_fd = _open_dir(copier, "/")
-            created = False
-        else:
-            parent_fd, name = _prepare_parent(copier, target)
-            try:
-                dst_fd, created = _ensure_dir(copier, parent_fd, name, target)
-            finally:
-                os.close(parent_fd)
+        dst_fd, created = _open_target_dir(copier, target)
         try:
             _copy_children(copier, sel.tree, src_fd, sel.path, "", dst_fd, _real(copier, target))
             if created:
@@ -174,6 +170,17 @@ def _copy_dir_source(copier: _Copier, sel: Selected, target: str) -> None:
             os.close(dst_fd)
     finally:
         os.close(src_fd)
+
+
+def _open_target_dir(copier: _Copier, target: str) -> tuple[int, bool]:
+    """Open (following symlinks inside the rootfs) or create the directory a tree goes to."""
+    if _is_dir(copier, target):
+        return _open_dir(copier, target), False
+    parent_fd, name = _prepare_parent(copier, target)
+    try:
+        return _ensure_dir(copier, parent_fd, name, target)
+    finally:
+        os.close(parent_fd)
 
 
 def _copy_children(
@@ -368,13 +375,15 @@ def _prepare_parent(copier: _Copier, target: str) -> tuple[int, str]:
 
 
 def _ensure_dir(copier: _Copier, parent_fd: int, name: str, path: str) -> tuple[int, bool]:
-    """Open directory ``name`` under ``parent_fd``, creating it (or replacing a non-dir)."""
+    """Open directory ``name`` under ``parent_fd`` (not following a symlink), or create it.
+
+    Like BuildKit, an existing non-directory there (a file, or a symlink even
+    to a directory: ``/bin -> usr/bin`` in merged-usr images) is an error,
+    not replaced and not written through.
+    """
     created = False
     try:
         st = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
-        if not stat.S_ISDIR(st.st_mode):
-            os.unlink(name, dir_fd=parent_fd)
-            raise FileNotFoundError
     except FileNotFoundError:
         try:
             os.mkdir(name, 0o700, dir_fd=parent_fd)
@@ -383,6 +392,10 @@ def _ensure_dir(copier: _Copier, parent_fd: int, name: str, path: str) -> tuple[
         created = True
     except OSError as exc:
         raise _write_error(copier, path, exc) from exc
+    else:
+        if not stat.S_ISDIR(st.st_mode):
+            at = f" ({copier.where})" if copier.where else ""
+            raise BuildError(f"copying to {path!r}{at}: cannot copy to non-directory")
     flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
         return os.open(name, flags, dir_fd=parent_fd), created
