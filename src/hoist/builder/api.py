@@ -1,0 +1,133 @@
+"""The Python API of a build, which the CLI uses too.
+
+import hoist
+result = hoist.build("examples/hello", tags=["hello:latest"])
+result.image_id, [(s.instruction, s.cached) for s in result.steps]
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from hoist.builder.context import BuildContext
+from hoist.builder.events import EventSink, NullSink
+from hoist.builder.options import BuildOptions
+from hoist.builder.result import BuildResult
+from hoist.errors import ContextError, UserInputError
+
+
+def build(
+    context: str | os.PathLike[str] | None,
+    dockerfile: str | os.PathLike[str] | None = None,
+    tags: Iterable[str] = (),
+    build_args: Mapping[str, str] | None = None,
+    target: str | None = None,
+    *,
+    root: str | os.PathLike[str] | None = None,
+    no_cache: bool = False,
+    network: str = "default",
+    labels: Mapping[str, str] | None = None,
+    sink: EventSink | None = None,
+) -> BuildResult:
+    """Build an image from a Dockerfile into the store at ``root`` (default: hoist's).
+
+    Raises:
+        HoistError: any failure (a Dockerfile error, a failed step, a missing
+            base image…); what was built before it stays in the store.
+    """
+    options = BuildOptions(
+        context=Path(context) if context is not None else None,
+        dockerfile=Path(dockerfile) if dockerfile is not None else None,
+        tags=tuple(tags),
+        build_args=dict(build_args or {}),
+        target=target,
+        no_cache=no_cache,
+        network=network,
+        labels=dict(labels or {}),
+    )
+    return run_build(options, root=root, sink=sink)
+
+
+def run_build(
+    options: BuildOptions,
+    *,
+    root: str | os.PathLike[str] | None = None,
+    sink: EventSink | None = None,
+) -> BuildResult:
+    """Run a build described by ``options`` (see :func:`build`)."""
+    from hoist.builder.executor import Executor
+    from hoist.store import Store
+
+    context_dir = _context_dir(options)
+    dockerfile = _load_dockerfile(options, context_dir)
+    if options.check_only:
+        raise UserInputError("hoist build --check: use `hoist lint` (same checks)")
+    with Store.open(Path(root) if root is not None else None) as store:
+        ctx = _context(store, options, dockerfile, context_dir, sink or NullSink())
+        result = Executor(ctx).run()
+    if options.iidfile is not None:
+        options.iidfile.write_text(result.image_id)
+    return result
+
+
+def _context_dir(options: BuildOptions) -> Path | None:
+    if options.context is None:
+        return None
+    path = options.context
+    if not path.is_dir():
+        raise ContextError(f"reading the build context: {path} is not a directory")
+    return path.resolve()
+
+
+def _dockerfile_path(options: BuildOptions, context_dir: Path | None) -> Path:
+    if options.dockerfile is not None:
+        return options.dockerfile
+    if context_dir is None:
+        raise UserInputError("hoist build -: the Dockerfile comes on stdin; give no -f with it")
+    return context_dir / "Dockerfile"
+
+
+def _load_dockerfile(options: BuildOptions, context_dir: Path | None) -> object:
+    from hoist.dockerfile import parse, parse_bytes
+
+    if options.dockerfile_text is not None:
+        return parse(options.dockerfile_text, "Dockerfile")
+    path = _dockerfile_path(options, context_dir)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UserInputError(f"reading the Dockerfile {path}: {exc.strerror}") from exc
+    return parse_bytes(data, path.name)
+
+
+def _context(
+    store: object,
+    options: BuildOptions,
+    dockerfile: object,
+    context_dir: Path | None,
+    sink: EventSink,
+) -> BuildContext:
+    from hoist.context.checksum import StoreChecksumCache
+    from hoist.context.ignore import load_ignore
+    from hoist.layer.tarwriter import source_date_epoch_from_env
+    from hoist.runtime.oci import OciRuntime
+    from hoist.snapshot import choose
+
+    ignore = None
+    if context_dir is not None:
+        df_path = options.dockerfile.resolve() if options.dockerfile else None
+        ignore = load_ignore(context_dir, df_path)
+    return BuildContext(
+        store=store,  # type: ignore[arg-type]
+        snapshotter=choose(store.root),  # type: ignore[attr-defined]
+        runtime_factory=lambda: OciRuntime(options.runtime),  # type: ignore[arg-type]
+        sink=sink,
+        options=options,
+        dockerfile=dockerfile,  # type: ignore[arg-type]
+        context_dir=context_dir,
+        ignore=ignore,
+        checksums=StoreChecksumCache(store),  # type: ignore[arg-type]
+        source_date_epoch=source_date_epoch_from_env(dict(os.environ)),
+    )

@@ -1,0 +1,65 @@
+"""Turning a step's filesystem change into a layer of a new image.
+
+The change set is written once as a deterministic tar into the store's ingest
+directory (hashed while written: that is the diff_id), then recorded as an
+uncompressed layer blob. The overlay upper dir becomes the layer's unpacked
+form in the store, so the next step mounts it without extracting anything.
+A step that changed nothing gets an ``empty_layer`` history entry, as
+BuildKit writes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+
+from hoist.errors import StoreError
+from hoist.image import Descriptor, History, Image, mediatypes
+from hoist.image.mutate import append_history, append_layer
+from hoist.layer.changes import ChangeSet
+from hoist.layer.tarwriter import LayerDigest, write_layer
+from hoist.snapshot.base import MutableSnapshot
+from hoist.store import Store
+
+
+def commit_snapshot(
+    store: Store,
+    snap: MutableSnapshot,
+    image: Image,
+    history: History,
+    *,
+    source_date_epoch: int | None = None,
+) -> Image:
+    """The image with ``snap``'s changes as a new top layer (or an empty-layer entry).
+
+    Raises:
+        LayerError: a changed entry cannot be read.
+        StoreError: the layer cannot be written into the store.
+    """
+    changes = snap.changes()
+    if not changes.changes:
+        return append_history(image, history)
+    layer, digest = _store_layer(store, changes, source_date_epoch)
+    upper = snap.commit_dir()
+    if upper is not None:
+        store.adopt_layer_dir(digest.diff_id, upper)
+    return append_layer(image, layer, digest.diff_id, history)
+
+
+def _store_layer(
+    store: Store, changes: ChangeSet, source_date_epoch: int | None
+) -> tuple[Descriptor, LayerDigest]:
+    try:
+        fd, tmp = tempfile.mkstemp(dir=store.blobs.ingest_dir, prefix="layer-")
+    except OSError as exc:
+        raise StoreError(f"writing a layer into {store.blobs.ingest_dir}: {exc.strerror}") from exc
+    try:
+        with os.fdopen(fd, "w+b") as out:
+            digest = write_layer(changes, out, source_date_epoch=source_date_epoch)
+            out.seek(0)
+            blob, size = store.blobs.put(out, expected=digest.diff_id, size=digest.size)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    return Descriptor(mediatypes.OCI_LAYER, blob, size), digest

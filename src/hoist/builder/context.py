@@ -1,0 +1,49 @@
+"""Everything one build shares: the store, the snapshotter, the runtime, the event sink."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hoist.builder.events import EventSink
+from hoist.builder.options import BuildOptions
+from hoist.context.checksum import ChecksumCache
+from hoist.context.ignore import IgnoreMatcher
+from hoist.dockerfile import Dockerfile
+from hoist.runtime.oci import OciRuntime
+from hoist.snapshot.base import Snapshotter
+from hoist.store import Store
+
+
+@dataclass
+class BuildContext:
+    """The services a step needs, passed in (never looked up globally)."""
+
+    store: Store
+    snapshotter: Snapshotter
+    runtime_factory: Callable[[], OciRuntime]
+    sink: EventSink
+    options: BuildOptions
+    dockerfile: Dockerfile
+    context_dir: Path | None
+    ignore: IgnoreMatcher | None
+    checksums: ChecksumCache
+    source_date_epoch: int | None
+    _runtime: OciRuntime | None = field(default=None, repr=False)
+
+    @property
+    def runtime(self) -> OciRuntime:
+        """The OCI runtime, found on first use (a build without RUN needs none)."""
+        if self._runtime is None:
+            self._runtime = self.runtime_factory()
+        return self._runtime
+
+    def where(self, line: int) -> str:
+        return f"{self.dockerfile.filename}:{line}"
+
+    def created(self) -> str:
+        """The ``created`` timestamp of new images and history entries (RFC 3339, UTC)."""
+        seconds = self.source_date_epoch if self.source_date_epoch is not None else time.time()
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))

@@ -1,0 +1,202 @@
+"""The build, start to end: plan, resolve bases, run the stages in order, label and tag.
+
+Stages run one after the other in dependency order (the plan lists
+dependencies first); only the stages the target needs are planned. Each
+stage starts from its base (an image in the store, ``scratch``, or an
+earlier stage's result), runs the base's ONBUILD triggers as part of its
+FROM step, then its instructions through :class:`StageRunner`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+from hoist.builder import events as ev
+from hoist.builder.context import BuildContext
+from hoist.builder.result import BuildResult, StepResult
+from hoist.builder.stage import Position, StageRunner, step_failed
+from hoist.builder.steps.config import scratch_image
+from hoist.cache.key import base_key
+from hoist.dockerfile import Instruction
+from hoist.errors import BuildError, DockerfileError, ImageNotFound
+from hoist.image import Image
+from hoist.image.mutate import set_container_config
+from hoist.models.digest import Digest
+from hoist.models.platform import Platform
+from hoist.models.reference import Reference
+from hoist.plan import BuildPlan, PlannedStage, onbuild_triggers, plan_build, state_from_config
+
+
+@dataclass(frozen=True, slots=True)
+class _Base:
+    image: Image
+    image_id: Digest
+    triggers: tuple[Instruction, ...]
+
+
+class Executor:
+    def __init__(self, ctx: BuildContext) -> None:
+        self.ctx = ctx
+        self.platform = Platform.host()
+        self.results: dict[int, Position] = {}
+        self.steps: list[StepResult] = []
+        self.runner = StageRunner(ctx, self._resolve_from)
+
+    def run(self) -> BuildResult:
+        """Build the target; return its image and what each step did.
+
+        Raises:
+            DockerfileError, BuildError, UserInputError, StoreError…: the first failure.
+        """
+        started = time.monotonic()
+        options = self.ctx.options
+        plan = plan_build(
+            self.ctx.dockerfile,
+            target=options.target,
+            build_args=dict(options.build_args),
+            platform=self.platform,
+        )
+        warnings = self._warn_unused(plan)
+        total = sum(1 + len(p.stage.instructions) for p in plan.stages)
+        self.ctx.sink.emit(ev.BuildStarted(total, tuple(_stage_label(p) for p in plan.stages)))
+        number = 0
+        for planned in plan.stages:
+            number = self._run_stage(plan, planned, number, total)
+        final = self.results[plan.target]
+        image_id = self._finish(final)
+        tags = self._tag(image_id)
+        seconds = time.monotonic() - started
+        self.ctx.sink.emit(ev.BuildDone(str(image_id), tags, seconds))
+        return BuildResult(str(image_id), tags, tuple(self.steps), seconds, warnings)
+
+    def _warn_unused(self, plan: BuildPlan) -> tuple[str, ...]:
+        if not plan.unused_build_args:
+            return ()
+        names = " ".join(sorted(plan.unused_build_args))
+        message = f"One or more build-args [{names}] were not consumed"
+        self.ctx.sink.emit(ev.BuildWarning(message))
+        return (message,)
+
+    def _run_stage(self, plan: BuildPlan, planned: PlannedStage, number: int, total: int) -> int:
+        stage = planned.stage
+        base = self._base(planned)
+        state = state_from_config(base.image.config.config.to_json(), plan.scope)
+        pos = Position(
+            base.image, base.image_id, base_key(str(base.image_id), str(self.platform)), state
+        )
+        count = 1 + len(stage.instructions)
+        label = _stage_label(planned)
+        number += 1
+        ref = ev.StepRef(
+            number, total, label, 1, count, _text(stage.from_.original), stage.from_.source.start
+        )
+        pos = self._step(pos, base.triggers, ref, stage.from_)
+        for position, instr in enumerate(stage.instructions, start=2):
+            number += 1
+            ref = ev.StepRef(
+                number, total, label, position, count, _text(instr.original), instr.source.start
+            )
+            pos = self._step(pos, (instr,), ref, instr)
+        self.results[stage.index] = pos
+        return number
+
+    def _step(
+        self, pos: Position, items: tuple[Instruction, ...], ref: ev.StepRef, instr: Instruction
+    ) -> Position:
+        try:
+            pos, result = self.runner.step(pos, items, ref)
+        except BuildError as exc:
+            raise step_failed(instr, exc, self.ctx.where(instr.source.start)) from exc
+        self.steps.append(result)
+        return pos
+
+    def _base(self, planned: PlannedStage) -> _Base:
+        if planned.base_stage is not None:
+            parent = self.results[planned.base_stage]
+            image = parent.image
+            return _Base(image, parent.image_id, self._triggers(image, planned))
+        if planned.base.lower() == "scratch":
+            image = scratch_image(self.platform)
+            return _Base(image, image.id, ())
+        image, image_id = self._image(planned.base, planned.stage.from_.source.start)
+        return _Base(image, image_id, self._triggers(image, planned))
+
+    def _triggers(self, image: Image, planned: PlannedStage) -> tuple[Instruction, ...]:
+        expressions = image.config.config.on_build
+        if not expressions:
+            return ()
+        try:
+            return tuple(onbuild_triggers(expressions, self.ctx.dockerfile.escape))
+        except DockerfileError as exc:
+            raise self._located(
+                exc.message, planned.stage.from_.source.start, "invalid-onbuild"
+            ) from exc
+
+    def _image(self, ref: str, line: int) -> tuple[Image, Digest]:
+        try:
+            stored = self.ctx.store.get_image(ref)
+        except ImageNotFound as exc:
+            raise self._located(
+                f"base image {ref!r} is not in the store",
+                line,
+                "base-image-not-found",
+                hint="hoist looks only in its own store: `hoist load -i` or `hoist import` it, "
+                "or build it first",
+            ) from exc
+        return stored.image, stored.id
+
+    def _resolve_from(self, name: str) -> tuple[Image, Digest]:
+        """``COPY --from``: a stage (by name or index) already built, else an image."""
+        index = _stage_index(self.ctx.dockerfile, name)
+        if index is not None and index in self.results:
+            pos = self.results[index]
+            return pos.image, pos.image_id
+        return self._image(name, 0)
+
+    def _located(
+        self, message: str, line: int, code: str, hint: str | None = None
+    ) -> DockerfileError:
+        df = self.ctx.dockerfile
+        return DockerfileError(
+            message, line=line or None, filename=df.filename, source=df.text, code=code, hint=hint
+        )
+
+    def _finish(self, final: Position) -> Digest:
+        """Apply ``--label`` to the target's image (a new image only when there are labels)."""
+        labels = self.ctx.options.labels
+        if not labels:
+            return final.image_id
+        container = final.image.config.config
+        merged = {**container.labels, **labels}
+        image = set_container_config(final.image, replace(container, labels=merged))
+        return self.ctx.store.write_image(image, parent=final.image_id)
+
+    def _tag(self, image_id: Digest) -> tuple[str, ...]:
+        shown = []
+        for text in self.ctx.options.tags:
+            ref = Reference.parse(text)
+            self.ctx.store.tag(image_id, ref)
+            shown.append(ref.familiar)
+        return tuple(shown)
+
+
+def _stage_label(planned: PlannedStage) -> str:
+    return planned.stage.name or str(planned.stage.index)
+
+
+def _stage_index(df: object, name: str) -> int | None:
+    stages = getattr(df, "stages", ())
+    if name.isdigit():
+        index = int(name)
+        return index if index < len(stages) else None
+    for stage in stages:
+        if stage.name == name.lower():
+            return int(stage.index)
+    return None
+
+
+def _text(original: str) -> str:
+    """The instruction as the classic builder prints it: keyword upper-cased, one line."""
+    keyword, _, rest = original.strip().partition(" ")
+    return f"{keyword.upper()} {rest}".strip()

@@ -1,0 +1,224 @@
+"""COPY, ADD and WORKDIR as build steps: their cache inputs, and their effect on a rootfs.
+
+Two phases per step. :func:`sources_component` runs before the cache lookup
+and reads only what the step selects (context files through the stat-keyed
+checksum cache; a stage or image source by its image ID; a URL by its
+content). :func:`apply_copy` runs on a miss, inside the step's snapshot.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hoist.builder.context import BuildContext
+from hoist.builder.steps.add import AddOptions, add_into, add_url, check_add_source
+from hoist.builder.steps.copy import CopyOptions, InlineFile, copy_into, write_file
+from hoist.builder.steps.fetch import fetch_url, is_url
+from hoist.builder.steps.owner import parse_chmod, resolve_chown
+from hoist.context.checksum import source_checksum
+from hoist.context.ignore import parse_ignore
+from hoist.context.select import Selected, SourceTree, select_sources
+from hoist.dockerfile import Add, Copy
+from hoist.errors import ContextError, UserInputError
+from hoist.fs.resolve import Root
+
+COPY_FLAGS = frozenset({"from", "chown", "chmod", "link", "parents", "exclude"})
+ADD_FLAGS = frozenset({"chown", "chmod", "link", "checksum", "unpack", "exclude"})
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRoot:
+    """Where a COPY reads from: the context dir, or another image's mounted rootfs."""
+
+    path: Path
+    keep_owner: bool
+    label: str
+
+
+def heredoc_names(instr: Copy | Add) -> dict[str, int]:
+    """Source words that name a heredoc (``<<EOF``, ``<<-"EOF"``) → index into heredocs."""
+    names = {doc.name: i for i, doc in enumerate(instr.heredocs)}
+    found = {}
+    for word in instr.sources:
+        name = word.removeprefix("<<").removeprefix("-").strip("'\"")
+        if word.startswith("<<") and name in names:
+            found[word] = names[name]
+    return found
+
+
+def _file_sources(instr: Copy | Add) -> tuple[str, ...]:
+    inline = heredoc_names(instr)
+    return tuple(s for s in instr.sources if s not in inline)
+
+
+def _exclude(instr: Copy | Add, where: str) -> Any:
+    if not instr.exclude:
+        return None
+    return parse_ignore("\n".join(instr.exclude), filename=f"{where} --exclude")
+
+
+@contextmanager
+def open_tree(src: SourceRoot, ctx: BuildContext, instr: Copy | Add) -> Iterator[SourceTree]:
+    """A :class:`SourceTree` over ``src`` (the ignore file applies to the context only)."""
+    ignore = None if src.keep_owner else ctx.ignore
+    with Root(src.path) as root:
+        yield SourceTree(
+            root,
+            ignore=ignore,
+            exclude=_exclude(instr, ctx.where(instr.source.start)),
+            label=src.label,
+            keep_owner=src.keep_owner,
+        )
+
+
+def select(tree: SourceTree, instr: Copy | Add, where: str) -> list[Selected]:
+    patterns = [s for s in _file_sources(instr) if not is_url(s)]
+    return select_sources(tree, patterns, where=where) if patterns else []
+
+
+def sources_component(
+    ctx: BuildContext, instr: Copy | Add, src: SourceRoot | None, from_image: str | None
+) -> list[dict[str, Any]]:
+    """What the step reads, as cache-key components (never mtimes).
+
+    Raises:
+        ContextError: a source is missing or unreadable.
+        FetchError: a URL cannot be fetched.
+    """
+    where = ctx.where(instr.source.start)
+    items: list[dict[str, Any]] = [
+        {"heredoc": instr.heredocs[i].name, "content": instr.heredocs[i].content}
+        for i in heredoc_names(instr).values()
+    ]
+    for url in (s for s in _file_sources(instr) if is_url(s)):
+        items.append(_url_component(url, instr, where))
+    if from_image is not None:
+        return [*items, {"from": from_image, "patterns": list(_file_sources(instr))}]
+    if src is None:
+        return items
+    with open_tree(src, ctx, instr) as tree:
+        for sel in select(tree, instr, where):
+            items.append(
+                {
+                    "path": sel.path,
+                    "name": sel.name,
+                    "parents": sel.parents,
+                    "sum": source_checksum(sel, ctx.checksums),
+                }
+            )
+    return items
+
+
+def _url_component(url: str, instr: Copy | Add, where: str) -> dict[str, Any]:
+    if not isinstance(instr, Add):
+        raise UserInputError(f"{where}: COPY cannot take a URL ({url}); use ADD")
+    check_add_source(url, where)
+    with tempfile.TemporaryFile(prefix="hoist-url-") as tmp:
+        result = fetch_url(url, tmp, checksum=instr.checksum)  # type: ignore[arg-type]
+    return {"url": url, "sha256": result.sha256, "mtime_ns": result.mtime_ns}
+
+
+def copy_options(instr: Copy | Add, root: Root) -> CopyOptions:
+    """``--chown`` resolved in the destination image, ``--chmod`` parsed."""
+    chown = resolve_chown(instr.chown, root) if instr.chown else None
+    chmod = parse_chmod(instr.chmod) if instr.chmod else None
+    return CopyOptions(chown=chown, chmod=chmod, parents=getattr(instr, "parents", False))
+
+
+def apply_copy(
+    ctx: BuildContext, instr: Copy | Add, src: SourceRoot | None, rootfs: Path, workdir: str
+) -> None:
+    """Perform the COPY/ADD into ``rootfs``.
+
+    Raises:
+        ContextError, BuildError, ArchiveError, FetchError: as the copy helpers.
+    """
+    where = ctx.where(instr.source.start)
+    with Root(rootfs) as root:
+        options = copy_options(instr, root)
+        several = len(instr.sources) > 1
+        _write_heredocs(instr, root, workdir, options, several)
+        _add_urls(instr, root, workdir, options, several, where)
+        if src is None:
+            if _file_sources_local(instr):
+                raise ContextError(
+                    f"{where}: {instr.keyword} needs a build context, but there is none"
+                )
+            return
+        with open_tree(src, ctx, instr) as tree:
+            selected = select(tree, instr, where)
+            _copy_selected(instr, selected, root, workdir, options, several, where)
+
+
+def _file_sources_local(instr: Copy | Add) -> list[str]:
+    return [s for s in _file_sources(instr) if not is_url(s)]
+
+
+def _copy_selected(
+    instr: Copy | Add,
+    selected: Sequence[Selected],
+    root: Root,
+    workdir: str,
+    options: CopyOptions,
+    several: bool,
+    where: str,
+) -> None:
+    if not selected:
+        return
+    if isinstance(instr, Add):
+        add = AddOptions(unpack=instr.unpack, checksum=instr.checksum)
+        add_into(selected, instr.dest, workdir, root, options=options, add=add, where=where)
+    else:
+        copy_into(
+            selected, instr.dest, workdir, root, options=options, where=where, force_dir=several
+        )
+
+
+def _write_heredocs(
+    instr: Copy | Add, root: Root, workdir: str, options: CopyOptions, several: bool
+) -> None:
+    for i in heredoc_names(instr).values():
+        doc = instr.heredocs[i]
+        with tempfile.TemporaryFile(prefix="hoist-heredoc-") as tmp:
+            tmp.write(doc.content.encode())
+            tmp.seek(0)
+            write_file(
+                InlineFile(doc.name),
+                tmp.fileno(),
+                instr.dest,
+                workdir,
+                root,
+                options=options,
+                as_dir=several,
+            )
+
+
+def _add_urls(
+    instr: Copy | Add, root: Root, workdir: str, options: CopyOptions, several: bool, where: str
+) -> None:
+    if not isinstance(instr, Add):
+        return
+    for url in (s for s in instr.sources if is_url(s)):
+        add = AddOptions(unpack=instr.unpack, checksum=instr.checksum)
+        add_url(
+            url, instr.dest, workdir, root, options=options, add=add, where=where, force_dir=several
+        )
+
+
+def make_workdir(rootfs: Path, path: str) -> None:
+    """WORKDIR: create the directory (0755, root-owned) inside the rootfs.
+
+    Raises:
+        UserInputError: a component exists and is not a directory.
+    """
+    try:
+        with Root(rootfs) as root:
+            os.close(root.mkdir_all(path))
+    except OSError as exc:
+        raise UserInputError(f"WORKDIR {path}: {exc.strerror}") from exc

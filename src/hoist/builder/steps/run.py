@@ -1,0 +1,101 @@
+"""RUN: the command in an intermediate container on the step's snapshot.
+
+The container sees the stage's environment (ENV, then the ARGs in scope),
+runs as the stage's USER resolved from the image's own passwd and group
+files, in WORKDIR (created when missing, as docker does). Its output goes to
+the event sink as it comes; a non-zero exit becomes a :class:`BuildError`
+carrying the last lines of that output.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hoist.builder.context import BuildContext
+from hoist.dockerfile import Run
+from hoist.errors import BuildError, UserInputError
+from hoist.fs.resolve import Root
+from hoist.plan import StageState, run_argv
+from hoist.runtime.oci import RunRequest
+from hoist.runtime.spec import ProcessSpec
+from hoist.runtime.users import resolve_user
+from hoist.snapshot.base import MutableSnapshot
+
+TAIL_LINES = 20
+SUPPORTED_FLAGS = frozenset({"network"})
+
+
+@dataclass(frozen=True, slots=True)
+class RunStep:
+    instruction: Run
+    state: StageState
+    container_id: str
+
+
+def network_mode(ctx: BuildContext, instr: Run) -> str:
+    """RUN --network wins over ``hoist build --network``; "default" is the host's network."""
+    mode = instr.network or ctx.options.network
+    if mode not in ("default", "host", "none"):
+        raise UserInputError(f"RUN --network={mode}: want default, host or none")
+    return "none" if mode == "none" else "host"
+
+
+def run_in(
+    ctx: BuildContext, snap: MutableSnapshot, step: RunStep, output: Callable[[str, bytes], None]
+) -> None:
+    """Run the step's command in ``snap``'s rootfs.
+
+    Raises:
+        BuildError: the command exited non-zero.
+        UserInputError: the USER cannot be resolved in the image.
+        ContainerError: the runtime failed.
+    """
+    state = step.state
+    user = resolve_user(snap.rootfs, state.user)
+    cwd = state.workdir or "/"
+    _ensure_dir(snap, cwd)
+    env = dict(state.run_env())
+    env.setdefault("HOME", user.home or "/")
+    argv = run_argv(step.instruction, state.shell)
+    process = ProcessSpec(
+        args=argv,
+        env=tuple(f"{k}={v}" for k, v in env.items()),
+        cwd=cwd,
+        uid=user.uid,
+        gid=user.gid,
+        additional_gids=user.additional_gids,
+        hostname=step.container_id[:12],
+        network=network_mode(ctx, step.instruction),
+    )
+    tail: deque[str] = deque(maxlen=TAIL_LINES)
+
+    def collect(stream: str, data: bytes) -> None:
+        tail.extend(data.decode("utf-8", errors="replace").splitlines())
+        output(stream, data)
+
+    request = RunRequest(
+        process,
+        snap.rootfs,
+        ctx.store.root / "containers",
+        output=collect,
+        container_id=step.container_id,
+    )
+    status = ctx.runtime.run(request)
+    if status != 0:
+        raise BuildError(
+            f"The command '{' '.join(argv)}' returned a non-zero code: {status}",
+            line=step.instruction.source.start,
+            exit_status=status,
+            output_tail=tuple(tail),
+        )
+
+
+def _ensure_dir(snap: MutableSnapshot, path: str) -> None:
+    try:
+        with Root(snap.rootfs) as root:
+            os.close(root.mkdir_all(path))
+    except OSError as exc:
+        raise UserInputError(f"creating the working directory {path}: {exc.strerror}") from exc

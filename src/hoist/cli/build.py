@@ -1,0 +1,95 @@
+"""``hoist build``: build an image from a Dockerfile, with docker's flag names."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from hoist.errors import UserInputError
+
+PROGRESS_MODES = ("auto", "classic", "plain", "tty", "json")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "build",
+        help="build an image from a Dockerfile",
+        description="Build an image from a Dockerfile, step by step, keeping every "
+        "intermediate image for the cache. CONTEXT may be '-' (Dockerfile on stdin).",
+    )
+    add = parser.add_argument
+    add("-f", "--file", metavar="FILE", help="the Dockerfile (default CONTEXT/Dockerfile)")
+    add("-t", "--tag", action="append", default=[], metavar="NAME:TAG", help="tag the image")
+    add("--build-arg", action="append", default=[], metavar="K=V", help="set a build arg")
+    add("--target", metavar="STAGE", help="build up to this stage")
+    add("--no-cache", action="store_true", help="run every step again")
+    add("--network", choices=("default", "host", "none"), default="default",
+        help="network for RUN steps (default: the host's; none: loopback only)")
+    add("--label", action="append", default=[], metavar="K=V", help="add a label to the image")
+    add("-q", "--quiet", action="store_true", help="print only the image ID")
+    add("--iidfile", metavar="FILE", help="write the image ID to FILE")
+    add("--rm", dest="rm", action=argparse.BooleanOptionalAction, default=True,
+        help="remove intermediate containers after a successful step (default true)")
+    add("--force-rm", action="store_true", help="always remove intermediate containers")
+    add("--progress", choices=PROGRESS_MODES, default="auto", help="output format")
+    add("--runtime", choices=("crun", "runc"), default="crun", help="OCI runtime for RUN")
+    add("--check", action="store_true", help="only run the build checks (lint) and exit")
+    add("context", metavar="CONTEXT")
+    parser.set_defaults(handler=_build)
+
+
+def _pairs(items: list[str], what: str, *, from_env: bool) -> dict[str, str]:
+    """``K=V`` items; ``K`` alone takes its value from the environment (docker's rule)."""
+    import os
+
+    result: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not key:
+            raise UserInputError(f"invalid {what} {item!r}: want KEY=VALUE")
+        if not sep:
+            if not from_env or key not in os.environ:
+                continue
+            value = os.environ[key]
+        result[key] = value
+    return result
+
+
+def options_from_args(args: argparse.Namespace) -> object:
+    from hoist.builder.options import BuildOptions
+
+    stdin_text = None
+    context: Path | None = Path(args.context)
+    if args.context == "-":
+        stdin_text = sys.stdin.read()
+        context = None
+    return BuildOptions(
+        context=context,
+        dockerfile=Path(args.file) if args.file else None,
+        dockerfile_text=stdin_text,
+        tags=tuple(args.tag),
+        build_args=_pairs(args.build_arg, "build arg", from_env=True),
+        target=args.target,
+        no_cache=args.no_cache,
+        network=args.network,
+        labels=_pairs(args.label, "label", from_env=False),
+        remove_containers=args.rm,
+        force_remove=args.force_rm,
+        runtime=args.runtime,
+        iidfile=Path(args.iidfile) if args.iidfile else None,
+        check_only=args.check,
+    )
+
+
+def _build(args: argparse.Namespace) -> int:
+    from hoist.builder.api import run_build
+    from hoist.cli.render import make_renderer
+
+    options = options_from_args(args)
+    renderer = make_renderer(args.progress, sys.stdout, quiet=args.quiet)
+    try:
+        result = run_build(options, root=args.root, sink=renderer)  # type: ignore[arg-type]
+    finally:
+        renderer.close()
+    return 0 if result is not None else 1
