@@ -20,6 +20,7 @@ from hoist.dockerfile.syntax import Node, SyntaxTree, parse_bytes, parse_text
 from hoist.errors import DockerfileError
 
 _STAGE_NAME = re.compile(r"[a-z][a-z0-9\-_.]*")
+_SMALL_INT = re.compile(r"[0-9]{1,9}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +213,7 @@ def _to_healthcheck(w: _Where, f: Flags) -> ins.Healthcheck:
         raise w.error("HEALTHCHECK CMD requires a command", "missing-argument")
     test = ("CMD", *rest) if w.node.json_form else ("CMD-SHELL", rest[0])
     retries = f.string("retries")
-    if retries is not None and (not retries.isdigit() or int(retries) < 1):
+    if retries is not None and (not _SMALL_INT.fullmatch(retries) or int(retries) < 1):
         raise w.error(f"invalid --retries value {retries!r}: want a positive integer",
                       "invalid-healthcheck")
     return ins.Healthcheck(test=test, retries=None if retries is None else int(retries),

@@ -7,12 +7,13 @@ first.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from hoist.dockerfile import instructions as ins
 from hoist.dockerfile.shell import expand_word
-from hoist.errors import DockerfileError, InvalidReference
+from hoist.errors import DockerfileError, InvalidDigest, InvalidReference, UserInputError
 from hoist.models.platform import Platform
 from hoist.models.reference import Reference
 from hoist.plan.evaluate import evaluate
@@ -120,18 +121,21 @@ class _Ctx:
         """A stage index for a stage name or number, else the validated image reference."""
         if word.lower() in self.names:
             return self.names[word.lower()]
-        if word.isdigit():
+        if re.fullmatch(r"[0-9]{1,9}", word):
             if int(word) >= len(self.df.stages):
                 raise _stage_error(self.df, line, f"{what}={word}: invalid stage index: the "
                                    f"file has {len(self.df.stages)} stages", "unknown-stage")
             return int(word)
         try:
             Reference.parse(word)
-        except InvalidReference as exc:
+        except (InvalidReference, InvalidDigest) as exc:
+            stages = "stages: " + (", ".join(sorted(self.names)) or "(none named)")
+            if what == "FROM":
+                raise _stage_error(self.df, line, f"FROM {word}: not a valid image reference: "
+                                   f"{exc.message}", "invalid-base", hint=stages) from exc
             raise _stage_error(
                 self.df, line, f"{what}={word}: no build stage named {word!r} and not a "
-                f"valid image reference", "unknown-stage",
-                hint="stages: " + (", ".join(sorted(self.names)) or "(none named)")) from exc
+                f"valid image reference", "unknown-stage", hint=stages) from exc
         return word
 
 
@@ -143,6 +147,12 @@ def _plan_stage(ctx: _Ctx, stage: ins.Stage) -> PlannedStage:
     if not base:
         raise _stage_error(ctx.df, line, f"base name ({stage.base}) should not be blank",
                            "invalid-base")
+    if platform is not None:
+        try:
+            Platform.parse(platform)
+        except UserInputError as exc:
+            raise _stage_error(ctx.df, line, f"FROM --platform={platform}: {exc.message}",
+                               "invalid-platform") from exc
     deps: list[Dependency] = []
     images: list[str] = []
     base_stage = None

@@ -107,3 +107,13 @@ def test_invalid_image_reference_in_from() -> None:
     with pytest.raises(DockerfileError) as info:
         plan_build(parse("FROM Not_Valid:image:x\n"))
     assert info.value.line == 1
+
+
+def test_invalid_digest_and_platform_in_from_are_dockerfile_errors() -> None:
+    for text, code in (("FROM a@sha256:xyz\n", "invalid-base"),
+                       ("FROM --platform=bogus a\n", "invalid-platform"),
+                       ("FROM a\nCOPY --from=b@sha256:12 x y\n", "unknown-stage"),
+                       ("FROM a\nCOPY --from=" + "9" * 5000 + " x y\n", "unknown-stage")):
+        with pytest.raises(DockerfileError) as info:
+            plan_build(parse(text))
+        assert info.value.code == code, text[:40]
