@@ -18,37 +18,42 @@ A pattern (``filepath.Match`` syntax, plus ``**``):
 A syntax error (an unclosed or empty class, a trailing ``\\``, a lone ``!``) is
 a :class:`~hoist.errors.ContextError` naming the file, the line and the pattern.
 
-Matching (``MatchesOrParentMatches``): a pattern matches a path when it matches
-the path or one of its parent directories; the *last* matching pattern decides,
-so ``!`` exceptions re-include what earlier lines excluded and later lines can
-exclude again. Like patternmatcher, a pattern is classified once: a literal
+Matching, as BuildKit's walker does it (patternmatcher's
+``MatchesUsingParentResults``, each directory handing its per-pattern results
+to its children): a pattern matches a path when it matches the path or
+matched its parent; the *last* matching pattern decides, so ``!`` exceptions
+re-include what earlier lines excluded and later lines can exclude again.
+One quirk is kept on purpose: a pattern that could not change its parent's
+verdict was not tried there, so for ``d``, ``!d/e``, ``d`` the file ``d/e``
+stays included. Like patternmatcher, a pattern is classified once: a literal
 (exact compare), ``prefix/**`` (string prefix), ``**suffix`` without other
 wildcards (string suffix; note ``**foo`` therefore matches ``barfoo``), or a
 general pattern. General patterns with at most two unbounded wildcards use
 Python's ``re``; the others use a linear-time NFA so a hostile pattern such as
 ``**/**/**/**/a`` cannot make matching exponential (Go's RE2 is linear too).
 
-Walking: BuildKit's walker does not descend into an excluded directory unless
-some exception pattern, read as text, starts with that directory's path
-(``!dir/keep`` does, ``!**/keep`` does not). :meth:`IgnoreMatcher.can_prune`
-answers that question, and :meth:`IgnoreMatcher.excludes` gives the walker's
-final answer for one path. Matching is linear in the number of patterns: the
-patterns are compiled once, literal patterns sit in a dict, and the scan runs
-from the last pattern backwards and stops at the first that decides.
+Walking (fsutil): an excluded directory is skipped whole only when no
+exception has a wildcard and none starts with the directory's path
+(``!dir/keep`` keeps ``dir`` open; ``!**/keep`` keeps every directory open).
+:meth:`IgnoreMatcher.can_prune` answers that question, and
+:meth:`IgnoreMatcher.excludes` gives the walker's final answer for one path.
+Lookups are cheap with 100k patterns: patterns are compiled once (general ones
+on first use), literal ones sit in a dict, the others are bucketed by a
+literal first component, and only patterns that can match a path are tried.
 
 Divergences from BuildKit, on purpose: ``\\d`` means ``d`` (patternmatcher
 passes the escape to Go's regexp, where ``\\d`` is a digit class), and a
-``*`` inside a class is the character ``*``.
+``*`` inside a class is the character ``*``. A reversed range ``[z-a]`` is an
+error here when the file is read; BuildKit fails on it when matching.
 """
 
 from __future__ import annotations
 
-import enum
-import re
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+from hoist.context.ignore_glob import BadPattern, IgnorePattern, MatchKind, classify
 from hoist.errors import ContextError
 
 __all__ = [
@@ -61,39 +66,6 @@ __all__ = [
 ]
 
 _BOM = "\ufeff"
-
-
-class MatchKind(enum.Enum):
-    """How a pattern is compared with a path (patternmatcher's match types)."""
-
-    EXACT = "exact"
-    PREFIX = "prefix"
-    SUFFIX = "suffix"
-    GLOB = "glob"
-
-
-class _BadPattern(ValueError):
-    """Internal: a pattern is not valid ``filepath.Match`` syntax."""
-
-
-@dataclass(frozen=True, slots=True)
-class IgnorePattern:
-    """One compiled line of an ignore file.
-
-    ``text`` is the cleaned pattern without its ``!``; ``exception`` is True
-    for a ``!`` line; ``line`` is the 1-based line in the file (0 if the
-    pattern did not come from a file).
-    """
-
-    text: str
-    exception: bool
-    line: int
-    kind: MatchKind
-    _test: Callable[[str], bool] = field(repr=False, compare=False)
-
-    def matches(self, path: str) -> bool:
-        """Return whether this pattern alone matches ``path`` (no parent rule)."""
-        return self._test(path)
 
 
 def clean_path(path: str) -> str:
@@ -166,256 +138,13 @@ def _compile(raw: str, lineno: int, filename: str) -> IgnorePattern:
                 hint="an exception needs a pattern after the '!'",
             )
     try:
-        kind, test = _classify(pattern)
-    except _BadPattern as exc:
+        kind, test = classify(pattern)
+    except BadPattern as exc:
         raise ContextError(
             f"reading {filename}: line {lineno}: invalid pattern {pattern!r}: {exc}",
             hint="patterns use Go filepath.Match syntax: * ? [a-z] [^a-z] \\c and **",
         ) from exc
     return IgnorePattern(pattern, exception, lineno, kind, test)
-
-
-# --- pattern compilation ---------------------------------------------------------------------
-
-# Tokens: ("lit", char) ("any",) ("class", negated, ranges) ("star",) ("dstar",) ("dstar_end",)
-_Token = tuple[object, ...]
-
-
-def _classify(pattern: str) -> tuple[MatchKind, Callable[[str], bool]]:
-    """Classify ``pattern`` like patternmatcher and return its test function.
-
-    Raises:
-        _BadPattern: the pattern is not valid ``filepath.Match`` syntax.
-    """
-    tokens, kind = _tokenize(pattern)
-    if kind is MatchKind.EXACT:
-        return kind, pattern.__eq__
-    if kind is MatchKind.PREFIX:
-        return kind, _prefix_test(pattern[:-2])
-    if kind is MatchKind.SUFFIX:
-        return kind, _suffix_test(pattern[2:])
-    return kind, _glob_test(tokens)
-
-
-def _prefix_test(prefix: str) -> Callable[[str], bool]:
-    return lambda path: path.startswith(prefix)
-
-
-def _suffix_test(suffix: str) -> Callable[[str], bool]:
-    def test(path: str) -> bool:
-        if path.endswith(suffix):
-            return True
-        # "**/foo" also matches "foo" itself
-        return suffix.startswith("/") and path == suffix[1:]
-
-    return test
-
-
-def _tokenize(pattern: str) -> tuple[list[_Token], MatchKind]:
-    """Split ``pattern`` into tokens and decide its MatchKind.
-
-    The kind follows patternmatcher: any wildcard, class or escape makes a
-    GLOB; a ``**`` at the very end of an otherwise literal pattern makes a
-    PREFIX; a ``**`` at the very start makes a SUFFIX unless a later token is
-    a wildcard.
-
-    Raises:
-        _BadPattern: an unclosed or empty class, or a trailing backslash.
-    """
-    tokens: list[_Token] = []
-    kind = MatchKind.EXACT
-    i, n = 0, len(pattern)
-    while i < n:
-        start = i
-        ch = pattern[i]
-        i += 1
-        if ch == "*" and i < n and pattern[i] == "*":
-            i += 1
-            if i < n and pattern[i] == "/":
-                i += 1
-            at_end = i == n
-            kind = MatchKind.PREFIX if at_end and kind is MatchKind.EXACT else MatchKind.GLOB
-            tokens.append(("dstar_end",) if i == n else ("dstar",))
-            if start == 0:
-                kind = MatchKind.SUFFIX
-        elif ch in "*?":
-            tokens.append(("star",) if ch == "*" else ("any",))
-            kind = MatchKind.GLOB
-        elif ch == "\\":
-            if i == n:
-                raise _BadPattern("trailing backslash")
-            tokens.append(("lit", pattern[i]))
-            i += 1
-            kind = MatchKind.GLOB
-        elif ch == "[":
-            token, i = _parse_class(pattern, i)
-            tokens.append(token)
-            kind = MatchKind.GLOB
-        else:
-            tokens.append(("lit", ch))
-    return tokens, kind
-
-
-def _parse_class(pattern: str, i: int) -> tuple[_Token, int]:
-    """Parse a class body after ``[``; return the token and the index after ``]``.
-
-    Grammar (Go ``filepath.Match``)::
-
-        class := '[' ['^'] range { range } ']'
-        range := char | char '-' char        char := c (not \\ - ]) | '\\' c
-
-    Raises:
-        _BadPattern: the class is empty, unclosed, or a range is incomplete.
-    """
-    negated = pattern.startswith("^", i)
-    if negated:
-        i += 1
-    ranges: list[tuple[str, str]] = []
-    while True:
-        if i < len(pattern) and pattern[i] == "]" and ranges:
-            return ("class", negated, tuple(ranges)), i + 1
-        lo, i = _class_char(pattern, i)
-        hi = lo
-        if i < len(pattern) and pattern[i] == "-":
-            hi, i = _class_char(pattern, i + 1)
-        ranges.append((lo, hi))
-
-
-def _class_char(pattern: str, i: int) -> tuple[str, int]:
-    """Read one class character (maybe escaped) at ``i``."""
-    if i >= len(pattern):
-        raise _BadPattern("unclosed character class")
-    ch = pattern[i]
-    if ch in "-]":
-        raise _BadPattern(f"unexpected {ch!r} in character class")
-    if ch == "\\":
-        if i + 1 >= len(pattern):
-            raise _BadPattern("unclosed character class")
-        return pattern[i + 1], i + 2
-    return ch, i + 1
-
-
-_UNBOUNDED = frozenset({"star", "dstar", "dstar_end"})
-_MAX_REGEX_STARS = 2  # with more, backtracking can blow up: use the NFA
-
-
-def _glob_test(tokens: list[_Token]) -> Callable[[str], bool]:
-    return _LazyGlob(tuple(tokens))
-
-
-class _LazyGlob:
-    """A general pattern, compiled on first use (a huge ignore file whose
-    patterns are never consulted costs no regex compilation)."""
-
-    __slots__ = ("_test", "_tokens")
-
-    def __init__(self, tokens: tuple[_Token, ...]) -> None:
-        self._tokens = tokens
-        self._test: Callable[[str], bool] | None = None
-
-    def __call__(self, path: str) -> bool:
-        if self._test is None:
-            self._test = _compile_glob(self._tokens)
-        return self._test(path)
-
-
-def _compile_glob(tokens: tuple[_Token, ...]) -> Callable[[str], bool]:
-    stars = sum(1 for t in tokens if t[0] in _UNBOUNDED)
-    if stars <= _MAX_REGEX_STARS:
-        regex = re.compile("".join(_regex(t) for t in tokens), re.DOTALL)
-        return lambda path: regex.fullmatch(path) is not None
-    return _Nfa(tokens).matches
-
-
-def _regex(token: _Token) -> str:
-    kind = token[0]
-    if kind == "lit":
-        return re.escape(str(token[1]))
-    if kind == "any":
-        return "[^/]"
-    if kind == "star":
-        return "[^/]*"
-    if kind == "dstar":
-        return "(?:.*/)?"
-    if kind == "dstar_end":
-        return ".*"
-    return _class_regex(bool(token[1]), token[2])  # type: ignore[arg-type]
-
-
-def _class_regex(negated: bool, ranges: Sequence[tuple[str, str]]) -> str:
-    body = "".join(
-        re.escape(lo) if lo == hi else f"{re.escape(lo)}-{re.escape(hi)}"
-        for lo, hi in ranges
-        if lo <= hi  # a reversed range matches nothing, as in Go
-    )
-    if not body:
-        return "." if negated else "(?!)"
-    return f"[{'^' if negated else ''}{body}]"
-
-
-def _class_has(token: _Token, ch: str) -> bool:
-    ranges: Sequence[tuple[str, str]] = token[2]  # type: ignore[assignment]
-    inside = any(lo <= ch <= hi for lo, hi in ranges)
-    return inside != bool(token[1])
-
-
-class _Nfa:
-    """Thompson simulation of a token list: O(len(path) x len(tokens)).
-
-    States are token indices; ``-(k + 1)`` means "inside the ``(.*/)?`` of
-    token ``k``", which must still end with a ``/``.
-    """
-
-    __slots__ = ("_tokens",)
-
-    def __init__(self, tokens: tuple[_Token, ...]) -> None:
-        self._tokens = tokens
-
-    def matches(self, path: str) -> bool:
-        states = self._closure({0})
-        for ch in path:
-            states = self._closure(self._step(states, ch))
-            if not states:
-                return False
-        return len(self._tokens) in states
-
-    def _closure(self, states: set[int]) -> set[int]:
-        todo = list(states)
-        while todo:
-            k = todo.pop()
-            unbounded = 0 <= k < len(self._tokens) and self._tokens[k][0] in _UNBOUNDED
-            if unbounded and k + 1 not in states:
-                states.add(k + 1)
-                todo.append(k + 1)
-        return states
-
-    def _step(self, states: set[int], ch: str) -> set[int]:
-        out: set[int] = set()
-        for k in states:
-            if k < 0:
-                out.add(k)
-                if ch == "/":
-                    out.add(-k)  # -(j+1) -> j+1: the dstar ended with "/"
-                continue
-            if k < len(self._tokens):
-                self._advance(k, ch, out)
-        return out
-
-    def _advance(self, k: int, ch: str, out: set[int]) -> None:
-        token = self._tokens[k]
-        kind = token[0]
-        if (kind == "star" and ch != "/") or kind == "dstar_end":
-            out.add(k)
-        elif kind == "dstar":
-            out.add(-(k + 1))
-            if ch == "/":
-                out.add(k + 1)
-        elif (
-            (kind == "lit" and token[1] == ch)
-            or (kind == "any" and ch != "/")
-            or (kind == "class" and _class_has(token, ch))
-        ):
-            out.add(k + 1)
 
 
 # --- the matcher -----------------------------------------------------------------------------
@@ -425,29 +154,43 @@ class IgnoreMatcher:
     """A compiled ignore file: which context paths it excludes.
 
     Paths are relative to the context root, with ``/`` separators; they are
-    cleaned first, so ``./a//b`` is ``a/b``. Immutable after construction.
+    cleaned first, so ``./a//b`` is ``a/b``. Patterns never change after
+    construction; the matcher keeps a cache of the directories it has seen.
     """
 
-    __slots__ = ("_by_head", "_exact", "_exception_prefixes", "_headless", "_patterns", "_source")
+    __slots__ = (
+        "_by_head",
+        "_cache",
+        "_exact",
+        "_exception_prefixes",
+        "_headless",
+        "_patterns",
+        "_prunable",
+        "_source",
+    )
 
     def __init__(self, patterns: Sequence[IgnorePattern], *, source: str = "") -> None:
         self._patterns = tuple(patterns)
         self._source = source
-        # Three indexes keep a lookup cheap with 100k patterns: literals by text,
-        # patterns whose first component is literal by that component (every
-        # candidate of one path shares its first component), and the rest.
-        self._exact: dict[str, int] = {}
+        # Three indexes find the patterns that match one path without trying
+        # them all: literals by text, patterns whose first component is
+        # literal by that component, and the rest (which are tried every time).
+        self._exact: dict[str, list[int]] = {}
         self._by_head: dict[str, list[int]] = {}
         self._headless: list[int] = []
         for index, pattern in enumerate(self._patterns):
             head = _literal_head(pattern.text)
             if pattern.kind is MatchKind.EXACT:
-                self._exact[pattern.text] = index  # later lines overwrite earlier ones
+                self._exact.setdefault(pattern.text, []).append(index)
             elif head is not None:
                 self._by_head.setdefault(head, []).append(index)
             else:
                 self._headless.append(index)
-        self._exception_prefixes = tuple(p.text + "/" for p in self._patterns if p.exception)
+        exceptions = [p.text for p in self._patterns if p.exception]
+        self._exception_prefixes = tuple(text + "/" for text in exceptions)
+        # fsutil walks into excluded directories when an exception has a wildcard.
+        self._prunable = not any(_has_wildcard(text) for text in exceptions)
+        self._cache: dict[str, _Decision] = {}
 
     @property
     def patterns(self) -> tuple[IgnorePattern, ...]:
@@ -466,22 +209,23 @@ class IgnoreMatcher:
         return bool(self._patterns)
 
     def matches(self, rel_path: str) -> bool:
-        """Return whether the patterns exclude ``rel_path`` (patternmatcher's
-        ``MatchesOrParentMatches``): the last pattern matching the path or a
-        parent directory decides. The context root itself is never matched.
+        """Return whether the patterns exclude ``rel_path``, as BuildKit decides
+        while walking (patternmatcher's ``MatchesUsingParentResults`` fed with
+        the results of each parent directory). The root is never matched.
         """
-        index = self._decisive(_relative(rel_path))
-        return index >= 0 and not self._patterns[index].exception
+        path = _relative(rel_path)
+        return path != "." and self._decide(path).excluded
 
     def can_prune(self, rel_dir: str) -> bool:
         """Return whether a walker may skip directory ``rel_dir`` entirely.
 
-        True when the directory is excluded and no exception pattern starts
-        with its path (BuildKit's walker rule); everything below is then
-        excluded too, whatever :meth:`matches` says for it.
+        As fsutil's walker: the directory is excluded, and either there are
+        no exceptions, or every exception is wildcard-free and none starts
+        with the directory's path. Everything below a pruned directory is
+        excluded, whatever :meth:`matches` says for it.
         """
         path = _relative(rel_dir)
-        if not self.matches(path):
+        if not self._prunable or not self.matches(path):
             return False
         prefix = path + "/"
         return not any(p.startswith(prefix) for p in self._exception_prefixes)
@@ -495,26 +239,51 @@ class IgnoreMatcher:
         parts = path.split("/")
         return any(self.can_prune("/".join(parts[:i])) for i in range(1, len(parts)))
 
-    def _decisive(self, path: str) -> int:
-        """Return the index of the last pattern matching ``path`` or a parent, or -1."""
-        if path == ".":
-            return -1
+    def _decide(self, path: str) -> _Decision:
+        """The decision for ``path``, computing (and caching) its parents first."""
         parts = path.split("/")
-        candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-        best = max((self._exact.get(c, -1) for c in candidates), default=-1)
-        for group in (self._by_head.get(parts[0], ()), self._headless):
-            best = max(best, self._last_in(group, candidates, best))
-        return best
+        ancestors = ["/".join(parts[: i + 1]) for i in range(len(parts) - 1)]
+        parent: _Decision | None = None
+        for ancestor in ancestors:
+            cached = self._cache.get(ancestor)
+            if cached is None:
+                cached = self._step(ancestor, parent)
+                self._cache[ancestor] = cached
+            parent = cached
+        return self._step(path, parent)
 
-    def _last_in(self, group: Sequence[int], candidates: list[str], floor: int) -> int:
-        """Return the last index in ``group`` above ``floor`` that matches a candidate."""
-        for index in reversed(group):
-            if index < floor:
-                break
-            test = self._patterns[index].matches
-            if any(test(c) for c in candidates):
-                return index
-        return -1
+    def _step(self, path: str, parent: _Decision | None) -> _Decision:
+        """patternmatcher's per-pattern loop, visiting only the patterns that
+        can change the outcome: those the parent matched and those matching
+        ``path`` itself (any other pattern records "no match" either way)."""
+        inherited = parent.matched if parent is not None else frozenset()
+        excluded = False
+        hits: list[int] = []
+        for index in sorted(inherited | self._matching(path)):
+            pattern = self._patterns[index]
+            # Skipped (recorded as no match) when it cannot change the verdict,
+            # unless the parent matched it.
+            if index not in inherited and pattern.exception != excluded:
+                continue
+            hits.append(index)
+            excluded = not pattern.exception
+        return _Decision(excluded, frozenset(hits))
+
+    def _matching(self, path: str) -> set[int]:
+        """Indices of the patterns that match ``path`` itself."""
+        found = set(self._exact.get(path, ()))
+        head = path.partition("/")[0]
+        for group in (self._by_head.get(head, ()), self._headless):
+            found.update(i for i in group if self._patterns[i].matches(path))
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Decision:
+    """A path's verdict and the patterns that matched it (passed to its children)."""
+
+    excluded: bool
+    matched: frozenset[int]
 
 
 def _literal_head(pattern: str) -> str | None:
@@ -523,6 +292,19 @@ def _literal_head(pattern: str) -> str | None:
     if not slash or any(ch in head for ch in "*?[\\"):
         return None
     return head
+
+
+def _has_wildcard(text: str) -> bool:
+    """fsutil's ``containsWildcards``: ``*``, ``?`` or ``[`` not escaped by ``\\``."""
+    index = 0
+    while index < len(text):
+        if text[index] == "\\":
+            index += 2
+            continue
+        if text[index] in "*?[":
+            return True
+        index += 1
+    return False
 
 
 def _relative(path: str) -> str:

@@ -48,7 +48,6 @@ MATCHES = [
     ("[!a]x", "!x", True),  # ! is not a negation in Go's filepath.Match
     ("[!a]x", "bx", False),
     ("[\\]]", "]", True),
-    ("[z-a]", "m", False),  # a reversed range matches nothing
     ("\\*", "*", True),
     ("\\*", "x", False),
     ("a\\?", "a?", True),
@@ -115,6 +114,7 @@ BAD = [
     ("[a-]", "in character class"),
     ("[a-\\", "unclosed"),
     ("a\\", "trailing backslash"),
+    ("[z-a]", "invalid character class range"),
     ("!", "illegal exclusion pattern"),
     ("!/", "illegal exclusion pattern"),
     ("  !  ", "illegal exclusion pattern"),
@@ -185,13 +185,40 @@ def test_no_prune_when_an_exception_names_a_path_below() -> None:
     assert m.excludes("docs/other/x.md")
 
 
-def test_wildcard_exception_does_not_reach_into_pruned_directory() -> None:
-    # BuildKit: `*` + `!**/keep` does not re-include sub/keep: the walker skips sub.
+def test_wildcard_exception_keeps_every_directory_open() -> None:
+    # fsutil: an exception with a wildcard means no directory may be skipped,
+    # so `*` + `!**/keep` re-includes sub/keep.
     m = parse_ignore("*\n!**/keep")
-    assert not m.matches("sub/keep")  # the patterns alone would keep it ...
-    assert m.can_prune("sub")
-    assert m.excludes("sub/keep")  # ... but the walker never gets there
+    assert m.matches("sub")
+    assert not m.can_prune("sub")
+    assert not m.excludes("sub/keep")
+    assert m.excludes("sub/other")
     assert not m.excludes("keep")
+
+
+def test_escaped_wildcard_in_exception_still_allows_pruning() -> None:
+    m = parse_ignore("*\n!a\\*b")
+    assert m.can_prune("sub")
+    assert not m.excludes("a*b")
+
+
+def test_walk_order_quirk_of_matches_using_parent_results() -> None:
+    # `d` excludes, `!d/e` re-includes, the second `d` was skipped for the
+    # directory d (it could not change d's verdict), so d/e stays included.
+    m = parse_ignore("d\n!d/e\nd")
+    assert m.matches("d")
+    assert not m.can_prune("d")
+    assert not m.matches("d/e")
+    assert not m.excludes("d/e")
+    assert m.matches("d/f")
+
+
+def test_parent_results_are_reused_across_calls() -> None:
+    m = parse_ignore("a\n!a/b/c")
+    assert m.matches("a/b")
+    assert not m.matches("a/b/c")
+    assert m.matches("a/b/d")
+    assert not m.matches("a/b/c/deeper")
 
 
 def test_excludes_of_included_path_under_unpruned_dir() -> None:
