@@ -4,8 +4,8 @@ The change set is written once as a deterministic tar into the store's ingest
 directory (hashed while written: that is the diff_id), then recorded as an
 uncompressed layer blob. The overlay upper dir becomes the layer's unpacked
 form in the store, so the next step mounts it without extracting anything.
-A step that changed nothing gets an ``empty_layer`` history entry, as
-BuildKit writes it.
+A WORKDIR that changed nothing gets an ``empty_layer`` history entry; RUN,
+COPY and ADD always get a layer, empty or not, as BuildKit writes them.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ def commit_snapshot(
     history: History,
     *,
     source_date_epoch: int | None = None,
+    always_layer: bool = False,
 ) -> Image:
     """The image with ``snap``'s changes as a new top layer (or an empty-layer entry).
 
@@ -38,7 +39,7 @@ def commit_snapshot(
         StoreError: the layer cannot be written into the store.
     """
     changes = snap.changes()
-    if not changes.changes:
+    if not changes.changes and not always_layer:
         return append_history(image, history)
     layer, digest = _store_layer(store, changes, source_date_epoch)
     upper = snap.commit_dir()

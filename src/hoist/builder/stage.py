@@ -43,6 +43,7 @@ from hoist.dockerfile import (
     Cmd,
     Copy,
     Entrypoint,
+    Healthcheck,
     Instruction,
     Maintainer,
     Run,
@@ -53,11 +54,12 @@ from hoist.errors import BuildError, ImageNotFound
 from hoist.image import History, Image
 from hoist.image.mutate import append_history, set_fields
 from hoist.models.digest import Digest
-from hoist.plan import StageState, created_by, evaluate
+from hoist.plan import StageState, created_by, creates_layer, evaluate
 from hoist.runtime.container import unpacked_lowers
 from hoist.runtime.oci import new_container_id
 
-SUPPORTED = {Run: RUN_FLAGS, Copy: COPY_FLAGS, Add: ADD_FLAGS}
+HEALTHCHECK_FLAGS = frozenset({"interval", "timeout", "start-period", "start-interval", "retries"})
+SUPPORTED = {Run: RUN_FLAGS, Copy: COPY_FLAGS, Add: ADD_FLAGS, Healthcheck: HEALTHCHECK_FLAGS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,12 +244,18 @@ class StageRunner:
                 emit = self._output(ref)
                 self._container_events(ref, lambda: run_in(self.ctx, snap, step, emit), cid)
             elif isinstance(instr, Workdir):
-                self._container_events(ref, lambda: make_workdir(rootfs, after.workdir), cid)
+                mkdir = lambda: make_workdir(rootfs, after.workdir, after.user)  # noqa: E731
+                self._container_events(ref, mkdir, cid)
             else:
                 source = self._source_root(stack, from_image)
                 apply_copy(self.ctx, instr, source, rootfs, pos.state.workdir)  # type: ignore[arg-type]
             return commit_snapshot(
-                store, snap, image, history, source_date_epoch=self.ctx.source_date_epoch
+                store,
+                snap,
+                image,
+                history,
+                source_date_epoch=self.ctx.source_date_epoch,
+                always_layer=creates_layer(instr),
             )
         raise AssertionError("unreachable")
 

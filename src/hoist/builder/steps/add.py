@@ -146,9 +146,7 @@ def add_url(
             return result
         tmp.seek(0)
         file = InlineFile(result.name, URL_MODE, result.mtime_ns)
-        write_file(
-            file, tmp.fileno(), dest, workdir, dest_root, options=options, as_dir=force_dir
-        )
+        write_file(file, tmp.fileno(), dest, workdir, dest_root, options=options, as_dir=force_dir)
     return result
 
 

@@ -11,9 +11,11 @@ Destination rules (dockerfile2llb + fsutil ``copy``):
   source copies its **contents** into ``dest`` (``--parents`` keeps the
   source's directory path below ``dest``);
 * missing directories on the way are created with mode 0755 and owned by
-  the ``--chown`` user or 0:0, as BuildKit's ``MkdirAll`` does; a directory
-  created for a directory source takes that source's mode and times, an
-  existing one keeps its own metadata;
+  the ``--chown`` user or 0:0, as BuildKit's ``MkdirAll`` does, and so is a
+  destination that is a directory by syntax (``COPY dir /d/``); a
+  destination created for a directory source otherwise (``COPY dir /d``)
+  takes that source's mode (or ``--chmod``) and times; an existing
+  directory keeps its own metadata;
 * copied entries keep their mode (or get ``--chmod``), their atime and mtime
   and their xattrs (except ``trusted.overlay.*``); they are owned by the
   ``--chown`` user, else by 0:0 for the context and by their original owner
@@ -144,8 +146,10 @@ def copy_into(
 def _copy_source(copier: _Copier, sel: Selected, dest: str, as_dir: bool) -> None:
     base = posixpath.join(dest, sel.parents) if copier.options.parents else dest
     if sel.is_dir:
-        target = posixpath.join(base, sel.name) if copier.options.parents and sel.name else base
-        _copy_dir_source(copier, sel, target)
+        if copier.options.parents and sel.name:
+            _copy_dir_source(copier, sel, posixpath.join(base, sel.name), keep_meta=False)
+        else:
+            _copy_dir_source(copier, sel, base, keep_meta=as_dir)
         return
     target = posixpath.join(base, sel.name) if as_dir else dest
     parent_fd, name = _prepare_parent(copier, target)
@@ -157,7 +161,16 @@ def _copy_source(copier: _Copier, sel: Selected, dest: str, as_dir: bool) -> Non
         os.close(parent_fd)
 
 
-def _copy_dir_source(copier: _Copier, sel: Selected, target: str) -> None:
+def _copy_dir_source(copier: _Copier, sel: Selected, target: str, *, keep_meta: bool) -> None:
+    """Copy a directory's contents to ``target``.
+
+    With ``keep_meta`` (the destination is a directory by syntax, e.g. a
+    trailing ``/``) a missing target is made like a parent (0755, ``--chown``
+    owner), as BuildKit's ``MkdirAll`` of the destination does; otherwise a
+    missing target is created with the source directory's metadata.
+    """
+    if keep_meta:
+        _mkdir_all(copier, target)
     src_fd = open_selected_dir(sel)
     try:
         st = os.fstat(src_fd)
@@ -184,7 +197,12 @@ def _open_target_dir(copier: _Copier, target: str) -> tuple[int, bool]:
 
 
 def _copy_children(
-    copier: _Copier, tree: SourceTree, src_fd: int, src_path: str, rel: str, dst_fd: int,
+    copier: _Copier,
+    tree: SourceTree,
+    src_fd: int,
+    src_path: str,
+    rel: str,
+    dst_fd: int,
     dst_path: str,
 ) -> None:
     for entry in list_entries(tree, src_fd, src_path, rel):
@@ -197,7 +215,12 @@ def _copy_children(
 
 
 def _copy_subdir(
-    copier: _Copier, tree: SourceTree, src_dirfd: int, entry: Entry, rel: str, dst_dirfd: int,
+    copier: _Copier,
+    tree: SourceTree,
+    src_dirfd: int,
+    entry: Entry,
+    rel: str,
+    dst_dirfd: int,
     dst_path: str,
 ) -> None:
     src_fd = open_subdir(tree, src_dirfd, entry)
@@ -213,7 +236,12 @@ def _copy_subdir(
 
 
 def _copy_entry(
-    copier: _Copier, tree: SourceTree, src_dirfd: int, entry: Entry, dst_dirfd: int, name: str,
+    copier: _Copier,
+    tree: SourceTree,
+    src_dirfd: int,
+    entry: Entry,
+    dst_dirfd: int,
+    name: str,
     dst_path: str,
 ) -> None:
     """Copy one non-directory entry to ``name`` in ``dst_dirfd`` (replacing what is there)."""
@@ -243,8 +271,7 @@ def _create(
         os.symlink(os.readlink(entry.name, dir_fd=src_dirfd), tmp, dir_fd=dst_dirfd)
         uid, gid = copier.owner(tree, st)
         os.chown(tmp, uid, gid, dir_fd=dst_dirfd, follow_symlinks=False)
-        os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns), dir_fd=dst_dirfd,
-                 follow_symlinks=False)
+        os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns), dir_fd=dst_dirfd, follow_symlinks=False)
     else:  # FIFO or device: created, never opened for reading
         if stat.S_ISFIFO(st.st_mode):
             os.mkfifo(tmp, 0o600, dir_fd=dst_dirfd)
@@ -358,6 +385,13 @@ def _is_dir(copier: _Copier, path: str) -> bool:
         return stat.S_ISDIR(os.fstat(fd).st_mode)
     finally:
         os.close(fd)
+
+
+def _mkdir_all(copier: _Copier, path: str) -> None:
+    try:
+        os.close(copier.root.mkdir_all(path, copier.dir_spec()))
+    except OSError as exc:
+        raise _write_error(copier, path, exc) from exc
 
 
 def _prepare_parent(copier: _Copier, target: str) -> tuple[int, str]:

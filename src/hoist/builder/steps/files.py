@@ -26,7 +26,8 @@ from hoist.context.ignore import parse_ignore
 from hoist.context.select import Selected, SourceTree, select_sources
 from hoist.dockerfile import Add, Copy
 from hoist.errors import ContextError, UserInputError
-from hoist.fs.resolve import Root
+from hoist.fs.resolve import DirSpec, Root
+from hoist.runtime.users import resolve_user
 
 COPY_FLAGS = frozenset({"from", "chown", "chmod", "link", "parents", "exclude"})
 ADD_FLAGS = frozenset({"chown", "chmod", "link", "checksum", "unpack", "exclude"})
@@ -211,14 +212,20 @@ def _add_urls(
         )
 
 
-def make_workdir(rootfs: Path, path: str) -> None:
-    """WORKDIR: create the directory (0755, root-owned) inside the rootfs.
+def make_workdir(rootfs: Path, path: str, user: str) -> None:
+    """WORKDIR: create the directory inside the rootfs, 0755, owned by the stage's USER.
+
+    BuildKit creates missing WORKDIR components as the current user (resolved
+    in the image's own passwd and group files).
 
     Raises:
-        UserInputError: a component exists and is not a directory.
+        UserInputError: a component exists and is not a directory, or USER
+            cannot be resolved.
     """
+    owner = resolve_user(rootfs, user) if user else None
+    spec = DirSpec(0o755, owner.uid, owner.gid) if owner else DirSpec()
     try:
         with Root(rootfs) as root:
-            os.close(root.mkdir_all(path))
+            os.close(root.mkdir_all(path, spec))
     except OSError as exc:
         raise UserInputError(f"WORKDIR {path}: {exc.strerror}") from exc

@@ -25,6 +25,9 @@ from hoist.runtime.users import resolve_user
 from hoist.snapshot.base import MutableSnapshot
 
 TAIL_LINES = 20
+# BuildKit's RUN leaves these mount points in the layer (as empty 0755 dirs) when the
+# image lacks them; hoist creates them before the container starts so its layer does too.
+MOUNT_POINT_DIRS = ("/dev", "/etc", "/proc", "/sys")
 SUPPORTED_FLAGS = frozenset({"network"})
 
 
@@ -56,7 +59,8 @@ def run_in(
     state = step.state
     user = resolve_user(snap.rootfs, state.user)
     cwd = state.workdir or "/"
-    _ensure_dir(snap, cwd)
+    for path in (*MOUNT_POINT_DIRS, cwd):
+        _ensure_dir(snap, path)
     env = dict(state.run_env())
     env.setdefault("HOME", user.home or "/")
     argv = run_argv(step.instruction, state.shell)
