@@ -97,8 +97,22 @@ ROWS = {
         {"p": "dir 0755 5:6", "p/q": "dir 0755 5:6", "p/q/r.txt": "file 0644 5:6 a"},
         chown=(5, 6),
     ),
-    "chmod octal on files and dirs": Row(
-        ["sub/deep"], "/c/", {"c": "dir 0700 0:0", "c/x.txt": "file 0700 0:0 x"}, chmod="700"
+    # BuildKit (compat case copy-chown-chmod): "/c/" is made like a parent, 0755
+    "chmod octal, dest dir by syntax": Row(
+        ["sub/deep"], "/c/", {"c": "dir 0755 0:0", "c/x.txt": "file 0700 0:0 x"}, chmod="700"
+    ),
+    "chmod octal on a created dest dir": Row(
+        ["sub"],
+        "/c",
+        {
+            "c": "dir 0700 0:0",
+            "c/foo": "file 0700 0:0 foo",
+            "c/deep": "dir 0700 0:0",
+            "c/deep/x.txt": "file 0700 0:0 x",
+            "c/rel-link": "link 0777 0:0 -> ../../../etc/group",
+            "c/abs-link": "link 0777 0:0 -> /etc/passwd",
+        },
+        chmod="700",
     ),
     "chmod symbolic": Row(
         ["a.txt", "exe"],
