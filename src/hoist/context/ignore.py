@@ -33,8 +33,9 @@ Python's ``re``; the others use a linear-time NFA so a hostile pattern such as
 ``**/**/**/**/a`` cannot make matching exponential (Go's RE2 is linear too).
 
 Walking (fsutil): an excluded directory is skipped whole only when no
-exception has a wildcard and none starts with the directory's path
-(``!dir/keep`` keeps ``dir`` open; ``!**/keep`` keeps every directory open).
+exception has a wildcard (a trailing ``/**`` or ``/*`` does not count) and
+none starts with the directory's path (``!dir/keep`` and ``!dir/**`` keep
+``dir`` open; ``!**/keep`` keeps every directory open).
 :meth:`IgnoreMatcher.can_prune` answers that question, and
 :meth:`IgnoreMatcher.excludes` gives the walker's final answer for one path.
 Lookups are cheap with 100k patterns: patterns are compiled once (general ones
@@ -295,16 +296,11 @@ def _literal_head(pattern: str) -> str | None:
 
 
 def _has_wildcard(text: str) -> bool:
-    """fsutil's ``containsWildcards``: ``*``, ``?`` or ``[`` not escaped by ``\\``."""
-    index = 0
-    while index < len(text):
-        if text[index] == "\\":
-            index += 2
-            continue
-        if text[index] in "*?[":
-            return True
-        index += 1
-    return False
+    """fsutil's test for an exception that may match anywhere: after one
+    trailing ``/**`` and then one trailing ``/*`` are removed, any of
+    ``* [ ] ? ^ \\`` is left."""
+    text = text.removesuffix("/**").removesuffix("/*")
+    return any(ch in text for ch in "*[]?^\\")
 
 
 def _relative(path: str) -> str:

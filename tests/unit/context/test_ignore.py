@@ -196,10 +196,22 @@ def test_wildcard_exception_keeps_every_directory_open() -> None:
     assert not m.excludes("keep")
 
 
-def test_escaped_wildcard_in_exception_still_allows_pruning() -> None:
-    m = parse_ignore("*\n!a\\*b")
-    assert m.can_prune("sub")
-    assert not m.excludes("a*b")
+@pytest.mark.parametrize(
+    ("exception", "prunable"),
+    [
+        ("!keep", True),
+        ("!keep/**", True),  # a trailing /** or /* is not a wildcard for fsutil
+        ("!keep/*", True),
+        ("!keep/*.go", False),
+        ("!a\\*b", False),  # fsutil counts the backslash itself
+        ("!x^y", False),
+        ("!x]", False),
+    ],
+)
+def test_which_exceptions_disable_pruning(exception: str, prunable: bool) -> None:
+    m = parse_ignore(f"*\n{exception}")
+    assert m.can_prune("sub") is prunable
+    assert not m.can_prune("keep")
 
 
 def test_walk_order_quirk_of_matches_using_parent_results() -> None:
