@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import stat
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import pytest
 from hoist.builder.steps.add import add_into
 from hoist.builder.steps.copy import CopyOptions, copy_into
 from hoist.builder.steps.owner import parse_chmod, resolve_chown
+from hoist.context.ignore import load_ignore
 from hoist.context.select import SourceTree, select_sources
 from hoist.fs.resolve import Root
 from hoist.testing.compat.cases import load_case, stage_case
@@ -38,6 +40,7 @@ class Step:
     chown: str | None = None
     chmod: str | None = None
     add: bool = False
+    stage: str | None = None  # COPY --from: a stage tree from STAGES
 
 
 REPLAYS: dict[str, tuple[tuple[str, ...], dict[str, str], list[Step]]] = {
@@ -83,6 +86,19 @@ REPLAYS: dict[str, tuple[tuple[str, ...], dict[str, str], list[Step]]] = {
         ],
     ),
     "links": (("/ctx",), {}, [Step(("tree",), "/ctx/")]),
+    "dockerignore": (("/ctx",), {}, [Step((".",), "/ctx/")]),
+    "dockerfile-ignore": (("/ctx",), {}, [Step((".",), "/ctx/")]),
+    "empty-dirs": (("/ctx",), {}, [Step(("ctx",), "/ctx/")]),
+    "copy-from-stages": (
+        ("/app",),
+        {},
+        [
+            Step(("/out/artifact",), "/app/artifact", stage="builder"),
+            Step(("/out/",), "/app/all/", stage="builder"),
+            Step(("/second.txt",), "/app/", stage="second"),
+            Step(("/out/sub",), "/app/owned/", stage="builder", chown="5:6"),
+        ],
+    ),
     "add-archives": (
         ("/x",),
         {},
@@ -99,10 +115,32 @@ REPLAYS: dict[str, tuple[tuple[str, ...], dict[str, str], list[Step]]] = {
 }
 
 
-def replay(ctx: Path, rootfs: Path, steps: list[Step]) -> None:
-    with Root(ctx) as croot, Root(rootfs) as droot:
-        tree = SourceTree(croot)
+# What the RUN steps of copy-from-stages leave (files 0644 and dirs 0755 under umask 022).
+STAGES = {
+    "builder": {"out/artifact": "built\n", "out/sub/n": "nested\n"},
+    "second": {"second.txt": "second\n"},
+}
+
+
+def make_stages(base: Path) -> None:
+    for name, files in STAGES.items():
+        for rel, text in files.items():
+            (base / name / rel).parent.mkdir(parents=True, exist_ok=True)
+            (base / name / rel).write_text(text)
+    os.chmod(base / "builder" / "out" / "sub", 0o750)
+
+
+def replay(ctx: Path, rootfs: Path, steps: list[Step], dockerfile: Path) -> None:
+    stages = ctx.parent / "stages"
+    make_stages(stages)
+    with ExitStack() as stack:
+        droot = stack.enter_context(Root(rootfs))
+        context = SourceTree(stack.enter_context(Root(ctx)), ignore=load_ignore(ctx, dockerfile))
         for step in steps:
+            tree = context
+            if step.stage is not None:
+                sroot = stack.enter_context(Root(stages / step.stage))
+                tree = SourceTree(sroot, keep_owner=True, label=f"stage {step.stage}")
             options = CopyOptions(
                 chown=resolve_chown(step.chown, droot) if step.chown else None,
                 chmod=parse_chmod(step.chmod) if step.chmod else None,
@@ -162,7 +200,7 @@ def test_copy_steps_match_buildkit(tmp_path: Path, name: str) -> None:
         (rootfs / rel).parent.mkdir(parents=True, exist_ok=True)
         (rootfs / rel).write_text(text)
     rootfs.mkdir(exist_ok=True)
-    replay(ctx, rootfs, steps)
+    replay(ctx, rootfs, steps, ctx / case.dockerfile)
     recorded = json.loads((CASES / name / "buildkit.json").read_text())["files"]
     expected = {
         path: {
