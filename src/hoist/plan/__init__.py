@@ -16,6 +16,8 @@ Public API::
     state.run_env()               # env a RUN sees (ENV + ARGs in scope + proxy args)
     state.build_args_reaching()   # cache-key input
     run_argv(run, state.shell)    # argv of a RUN (SHELL applied to shell form)
+    heredoc_script(run)           # a #! heredoc the engine must mount at /dev/pipes/<name>
+    plan.warnings                 # e.g. unconsumed build args, docker's wording
     container_argv(state.entrypoint, state.cmd)
     config_fields(state)          # docker config keys (Env, Cmd, …) from a state
     inherit(parent_final_state)   # start state of FROM <stage> (run its onbuild first)
@@ -37,7 +39,13 @@ from hoist.plan.config import (
     go_quote,
     onbuild_triggers,
 )
-from hoist.plan.evaluate import command_config, evaluate, resolve_workdir, run_argv
+from hoist.plan.evaluate import (
+    command_config,
+    evaluate,
+    heredoc_script,
+    resolve_workdir,
+    run_argv,
+)
 from hoist.plan.planner import BuildPlan, Dependency, PlannedStage, plan_build, platform_args
 from hoist.plan.state import (
     DEFAULT_SHELL,
@@ -53,6 +61,7 @@ from hoist.plan.state import (
 __all__ = [
     "DEFAULT_SHELL", "PLATFORM_ARGS", "PROXY_ARGS", "BuildPlan", "Dependency", "PlannedStage",
     "Scope", "StageState", "command_config", "config_fields", "container_argv", "created_by",
-    "creates_layer", "evaluate", "go_duration", "go_quote", "inherit", "onbuild_triggers",
-    "plan_build", "platform_args", "resolve_workdir", "run_argv", "state_from_config",
+    "creates_layer", "evaluate", "go_duration", "go_quote", "heredoc_script", "inherit",
+    "onbuild_triggers", "plan_build", "platform_args", "resolve_workdir", "run_argv",
+    "state_from_config",
 ]

@@ -228,18 +228,40 @@ def command_config(instr: ins.Command, shell: tuple[str, ...]) -> tuple[str, ...
     return (*shell, instr.command[0])
 
 
+def heredoc_script(instr: ins.Run) -> Heredoc | None:
+    """The heredoc a RUN executes as a file (``RUN <<EOF`` whose body starts with ``#!``).
+
+    BuildKit mounts such a body at ``/dev/pipes/<name>`` (mode 0755) and runs
+    it directly; the engine must do the same when this returns a heredoc.
+    """
+    docs = instr.heredocs
+    if instr.json_form or len(docs) != 1 or not _is_only_marker(instr, docs[0]):
+        return None
+    return docs[0] if docs[0].content.startswith("#!") else None
+
+
+def _is_only_marker(instr: ins.Run, doc: Heredoc) -> bool:
+    text = instr.command[0].strip() if instr.command else ""
+    return text.lstrip("<").lstrip("-").strip().strip("'\"") == doc.name and text.startswith("<<")
+
+
 def run_argv(instr: ins.Run, shell: tuple[str, ...]) -> tuple[str, ...]:
     """The argv a RUN executes.
 
     Exec form: as written. Shell form: ``[*shell, text]``. A RUN whose whole
-    command is one heredoc marker runs the body as the script; otherwise the
-    heredoc bodies follow the command text so the shell reads them itself.
+    command is one heredoc marker runs the body as the script (or, with a
+    ``#!`` line, the file ``/dev/pipes/<name>``: see :func:`heredoc_script`);
+    otherwise the heredoc bodies follow the command text so the shell reads
+    them itself.
     """
     if instr.json_form:
         return instr.command
     text = instr.command[0] if instr.command else ""
     docs = instr.heredocs
-    if len(docs) == 1 and text.strip().lstrip("<").lstrip("-").strip("'\"") == docs[0].name:
+    script = heredoc_script(instr)
+    if script is not None:
+        return (f"/dev/pipes/{script.name}",)
+    if len(docs) == 1 and _is_only_marker(instr, docs[0]):
         return (*shell, docs[0].content)
     if docs:
         text += "\n" + "".join(f"{d.content}{d.name}\n" for d in docs)

@@ -59,6 +59,14 @@ class BuildPlan:
     scope: Scope
     unused_build_args: tuple[str, ...]
 
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """User-facing warnings (docker's wording for unconsumed build args)."""
+        if not self.unused_build_args:
+            return ()
+        names = " ".join(self.unused_build_args)
+        return (f"[Warning] One or more build-args [{names}] were not consumed",)
+
     def stage(self, index: int) -> PlannedStage:
         """The planned stage with this file index. Raises KeyError if not planned."""
         for planned in self.stages:
@@ -117,19 +125,27 @@ class _Ctx:
     global_env: dict[str, str]
     scope: Scope
 
-    def ref(self, word: str, line: int, what: str) -> int | str:
-        """A stage index for a stage name or number, else the validated image reference."""
+    def stage_index(self, word: str) -> int | None:
+        """The stage ``--from=word`` names (a name, or an index in range), else None."""
         if word.lower() in self.names:
             return self.names[word.lower()]
-        if re.fullmatch(r"[0-9]{1,9}", word):
-            if int(word) >= len(self.df.stages):
-                raise _stage_error(self.df, line, f"{what}={word}: invalid stage index: the "
-                                   f"file has {len(self.df.stages)} stages", "unknown-stage")
+        if re.fullmatch(r"[0-9]{1,9}", word) and int(word) < len(self.df.stages):
             return int(word)
+        return None
+
+    def image(self, word: str, line: int, what: str) -> str:
+        """Validate a word that names no stage as an image reference.
+
+        Raises:
+            DockerfileError: ``unknown-stage`` (or ``invalid-base`` for FROM).
+        """
+        stages = "stages: " + (", ".join(sorted(self.names)) or "(none named)")
+        if re.fullmatch(r"[0-9]+", word):
+            raise _stage_error(self.df, line, f"{what}={word}: invalid stage index: the file "
+                               f"has {len(self.df.stages)} stages", "unknown-stage", hint=stages)
         try:
             Reference.parse(word)
         except (InvalidReference, InvalidDigest) as exc:
-            stages = "stages: " + (", ".join(sorted(self.names)) or "(none named)")
             if what == "FROM":
                 raise _stage_error(self.df, line, f"FROM {word}: not a valid image reference: "
                                    f"{exc.message}", "invalid-base", hint=stages) from exc
@@ -139,38 +155,56 @@ class _Ctx:
         return word
 
 
-def _plan_stage(ctx: _Ctx, stage: ins.Stage) -> PlannedStage:
-    line = stage.source.start
+@dataclass(frozen=True, slots=True)
+class _Links:
+    """A stage's FROM (expanded) and ``--from`` words, before validation."""
+
+    base: str
+    base_stage: int | None
+    platform: str | None
+    refs: tuple[tuple[str, int], ...]
+
+
+def _links(ctx: _Ctx, stage: ins.Stage) -> _Links:
+    """Expand FROM and collect ``--from`` words.
+
+    ``FROM <name>`` only sees stages defined *before* it (so FROM alone makes
+    no cycle); ``COPY --from`` sees every stage.
+    """
     base = expand_word(stage.base, ctx.global_env, ctx.df.escape).value
     platform = None if stage.platform is None else expand_word(
         stage.platform, ctx.global_env, ctx.df.escape).value
-    if not base:
+    earlier = ctx.names.get(base.lower())
+    base_stage = earlier if earlier is not None and earlier < stage.index else None
+    return _Links(base, base_stage, platform, tuple(_references(ctx, stage)))
+
+
+def _validated(ctx: _Ctx, stage: ins.Stage, links: _Links) -> PlannedStage:
+    line = stage.source.start
+    if not links.base:
         raise _stage_error(ctx.df, line, f"base name ({stage.base}) should not be blank",
                            "invalid-base")
-    if platform is not None:
+    if links.platform is not None:
         try:
-            Platform.parse(platform)
+            Platform.parse(links.platform)
         except UserInputError as exc:
-            raise _stage_error(ctx.df, line, f"FROM --platform={platform}: {exc.message}",
-                               "invalid-platform") from exc
-    deps: list[Dependency] = []
-    images: list[str] = []
-    base_stage = None
-    if base.lower() == stage.name:
-        raise _stage_error(ctx.df, line, f"circular dependency detected on stage: {stage.name}",
-                           "stage-cycle")
-    if base.lower() in ctx.names:
-        base_stage = ctx.names[base.lower()]
-        deps.append(Dependency(base_stage, line))
-    elif base != "scratch":
-        ctx.ref(base, line, "FROM")
-    for target, at in _references(ctx, stage):
-        resolved = ctx.ref(target, at, "--from")
-        if isinstance(resolved, int):
-            deps.append(Dependency(resolved, at))
-        else:
-            images.append(resolved)
-    return PlannedStage(stage, base, base_stage, platform, tuple(deps), tuple(images))
+            raise _stage_error(ctx.df, line, f"FROM --platform={links.platform}: "
+                               f"{exc.message}", "invalid-platform") from exc
+    if links.base_stage is None and links.base != "scratch":
+        ctx.image(links.base, line, "FROM")
+    images = tuple(ctx.image(word, at, "--from") for word, at in links.refs
+                   if ctx.stage_index(word) is None)
+    return PlannedStage(stage, links.base, links.base_stage, links.platform,
+                        _dependencies(ctx, stage, links), images)
+
+
+def _dependencies(ctx: _Ctx, stage: ins.Stage, links: _Links) -> tuple[Dependency, ...]:
+    deps = [] if links.base_stage is None else [Dependency(links.base_stage, stage.source.start)]
+    for word, at in links.refs:
+        index = ctx.stage_index(word)
+        if index is not None:
+            deps.append(Dependency(index, at))
+    return tuple(deps)
 
 
 def _references(ctx: _Ctx, stage: ins.Stage) -> list[tuple[str, int]]:
@@ -187,16 +221,20 @@ def _references(ctx: _Ctx, stage: ins.Stage) -> list[tuple[str, int]]:
     return found
 
 
-def _order(df: ins.Dockerfile, planned: dict[int, PlannedStage], target: int) -> list[int]:
-    """Post-order walk from ``target`` (iterative); a back edge is a cycle error."""
-    done: list[int] = []
+def _check_cycles(df: ins.Dockerfile, graph: dict[int, tuple[Dependency, ...]]) -> None:
+    """Reject a cycle anywhere in the file (as BuildKit does), naming the closing line."""
     state: dict[int, str] = {}
-    stack: list[tuple[int, int]] = [(target, 0)]
-    state[target] = "active"
-    while stack:
-        index, pos = stack.pop()
-        deps = planned[index].depends_on
-        if pos < len(deps):
+    for root in graph:
+        if root in state:
+            continue
+        state[root] = "active"
+        stack: list[tuple[int, int]] = [(root, 0)]
+        while stack:
+            index, pos = stack.pop()
+            deps = graph.get(index, ())
+            if pos == len(deps):
+                state[index] = "done"
+                continue
             stack.append((index, pos + 1))
             dep = deps[pos]
             if state.get(dep.stage) == "active":
@@ -206,9 +244,23 @@ def _order(df: ins.Dockerfile, planned: dict[int, PlannedStage], target: int) ->
             if dep.stage not in state:
                 state[dep.stage] = "active"
                 stack.append((dep.stage, 0))
-        else:
-            state[index] = "done"
+
+
+def _order(graph: dict[int, tuple[Dependency, ...]], target: int) -> list[int]:
+    """Stages reachable from ``target``, dependencies first (graph is acyclic)."""
+    done: list[int] = []
+    seen = {target}
+    stack: list[tuple[int, int]] = [(target, 0)]
+    while stack:
+        index, pos = stack.pop()
+        deps = graph[index]
+        if pos == len(deps):
             done.append(index)
+            continue
+        stack.append((index, pos + 1))
+        if deps[pos].stage not in seen:
+            seen.add(deps[pos].stage)
+            stack.append((deps[pos].stage, 0))
     return done
 
 
@@ -255,13 +307,20 @@ def plan_build(
     global_env = {**dict(plat), **{k: v for k, v in meta if v is not None}}
     ctx = _Ctx(dockerfile, names, global_env, scope)
     index = _target_index(dockerfile, names, target)
-    planned: dict[int, PlannedStage] = {}
-    pending = [index]
-    while pending:
-        current = pending.pop()
-        if current not in planned:
-            planned[current] = _plan_stage(ctx, dockerfile.stages[current])
-            pending += [d.stage for d in planned[current].depends_on]
-    order = [planned[i] for i in _order(dockerfile, planned, index)]
-    return BuildPlan(dockerfile, tuple(order), index, scope,
-                     _unused(dockerfile, order, build_args))
+    links: dict[int, _Links | DockerfileError] = {}
+    for stage in dockerfile.stages:
+        try:
+            links[stage.index] = _links(ctx, stage)
+        except DockerfileError as exc:  # only an error if the target needs this stage
+            links[stage.index] = exc
+    graph = {i: _dependencies(ctx, dockerfile.stages[i], item) if isinstance(item, _Links)
+             else () for i, item in links.items()}
+    _check_cycles(dockerfile, graph)
+    planned = []
+    for i in _order(graph, index):
+        item = links[i]
+        if isinstance(item, DockerfileError):
+            raise item
+        planned.append(_validated(ctx, dockerfile.stages[i], item))
+    return BuildPlan(dockerfile, tuple(planned), index, scope,
+                     _unused(dockerfile, planned, build_args))

@@ -11,6 +11,7 @@ from hoist.plan import (
     created_by,
     go_duration,
     go_quote,
+    heredoc_script,
     onbuild_triggers,
     run_argv,
 )
@@ -87,6 +88,15 @@ def test_run_heredoc_argv() -> None:
     inline = steps[1][0]
     assert isinstance(inline, Run)
     assert run_argv(inline, SH) == ("/bin/sh", "-c", "cat <<A > /f\nx\nA\n")
+
+
+def test_shebang_heredoc_runs_as_a_file() -> None:
+    _, steps = run_stage("FROM b\nRUN <<PY\n#!/usr/bin/env python3\nprint(1)\nPY\n")
+    run = steps[0][0]
+    assert isinstance(run, Run)
+    script = heredoc_script(run)
+    assert script is not None and script.content.startswith("#!/usr/bin/env python3\n")
+    assert run_argv(run, SH) == ("/dev/pipes/PY",)
 
 
 def test_created_by_strings() -> None:

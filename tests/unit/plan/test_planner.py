@@ -80,9 +80,29 @@ def test_self_reference_is_a_cycle() -> None:
     with pytest.raises(DockerfileError) as info:
         plan_build(parse("FROM busybox AS a\nCOPY --from=a /x /x\n"))
     assert (info.value.code, info.value.line) == ("stage-cycle", 2)
+
+
+def test_from_sees_only_earlier_stages() -> None:
+    plan = plan_build(parse("FROM a AS a\n"))
+    assert (plan.stages[0].base, plan.stages[0].base_stage) == ("a", None)
+    plan = plan_build(parse("FROM later AS first\nFROM busybox AS later\n"), target="first")
+    assert [p.index for p in plan.stages] == [0]
+    assert plan.stages[0].base_stage is None
+
+
+def test_cycle_anywhere_in_the_file_is_rejected() -> None:
+    text = ("FROM busybox AS a\nCOPY --from=b /x /x\nFROM busybox AS b\nCOPY --from=a /y /y\n"
+            "FROM busybox AS c\n")
     with pytest.raises(DockerfileError) as info:
-        plan_build(parse("FROM a AS a\n"))
+        plan_build(parse(text), target="c")
     assert info.value.code == "stage-cycle"
+
+
+def test_errors_in_stages_the_target_does_not_need_are_ignored() -> None:
+    text = "FROM busybox AS bad\nCOPY --from=Not:Valid:Ref a b\nFROM busybox AS ok\n"
+    assert [p.index for p in plan_build(parse(text), target="ok").stages] == [1]
+    with pytest.raises(DockerfileError):
+        plan_build(parse(text), target="bad")
 
 
 def test_duplicate_stage_names() -> None:

@@ -85,6 +85,7 @@ def test_unused_build_args_are_reported() -> None:
     plan, _ = run_stage(text, {"G": "1", "USED_ONE": "1", "USED_TWO": "1", "NOPE": "1",
                                "HTTPS_PROXY": "x"}, target="one")
     assert plan.unused_build_args == ("NOPE", "USED_TWO")
+    assert plan.warnings == ("[Warning] One or more build-args [NOPE USED_TWO] were not consumed",)
 
 
 def test_expansion_in_copy_flags_and_words() -> None:
