@@ -130,7 +130,7 @@ def lint(
     """
     view = _view(dockerfile, filename)
     if config is None:
-        config = _config(view, build_args or {})
+        config = _config(view, build_args or {}, filename)
     ctx = VarContext(dict(build_args or {}), dict(base_env or {}))
     return LintReport(tuple(_run(view, ctx, config)), config)
 
@@ -138,11 +138,18 @@ def lint(
 CHECK_BUILD_ARG = "BUILDKIT_DOCKERFILE_CHECK"
 
 
-def _config(view: FileView, build_args: Mapping[str, str]) -> CheckConfig:
+def _config(
+    view: FileView, build_args: Mapping[str, str], filename: str = "Dockerfile"
+) -> CheckConfig:
     """The ``BUILDKIT_DOCKERFILE_CHECK`` build arg wins over the file's directive."""
     if CHECK_BUILD_ARG in build_args:
-        return parse_check_options(build_args[CHECK_BUILD_ARG])
-    return parse_check_options(view.check or "", line=view.check_line or None)
+        return parse_check_options(build_args[CHECK_BUILD_ARG], filename="--build-arg")
+    return parse_check_options(
+        view.check or "",
+        line=view.check_line or None,
+        filename=filename,
+        source="\n".join(view.lines),
+    )
 
 
 def _run(view: FileView, ctx: VarContext, config: CheckConfig) -> list[LintWarning]:

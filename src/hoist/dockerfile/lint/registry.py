@@ -192,7 +192,9 @@ _TRUE = {"1", "t", "true", "TRUE", "True", "T"}
 _FALSE = {"0", "f", "false", "FALSE", "False", "F"}
 
 
-def parse_check_options(value: str, *, line: int | None = None) -> CheckConfig:
+def parse_check_options(
+    value: str, *, line: int | None = None, filename: str = "Dockerfile", source: str | None = None
+) -> CheckConfig:
     """Parse the value of a ``# check=`` directive like BuildKit's linter.
 
     ``skip=all`` skips every rule; ``skip=A,B`` the named ones (unknown names
@@ -203,21 +205,36 @@ def parse_check_options(value: str, *, line: int | None = None) -> CheckConfig:
         DockerfileError: a part is not ``key=value``, the key is unknown, or
             ``error`` is not a Go boolean (code ``invalid-check-directive``).
     """
-    value = value.strip()
+    try:
+        return _parse_options(value.strip())
+    except _BadOption as exc:
+        raise DockerfileError(
+            f"parsing check directive: {exc}",
+            line=line,
+            filename=filename,
+            source=source,
+            code="invalid-check-directive",
+            hint="write it as: # check=skip=Rule1,Rule2;error=true",
+        ) from None
+
+
+class _BadOption(ValueError):
+    """Internal: one ``# check=`` option is malformed (becomes a DockerfileError)."""
+
+
+def _parse_options(value: str) -> CheckConfig:
     config = CheckConfig()
     if not value:
         return config
     for part in value.split(";", 1):
         key, sep, raw = part.partition("=")
         if not sep:
-            raise _bad_check(f"invalid check option {part!r}", line)
-        config = _apply_option(config, key.strip(), raw.strip(), part, line)
+            raise _BadOption(f"invalid check option {part!r}")
+        config = _apply_option(config, key.strip(), raw.strip(), part)
     return config
 
 
-def _apply_option(
-    config: CheckConfig, key: str, raw: str, part: str, line: int | None
-) -> CheckConfig:
+def _apply_option(config: CheckConfig, key: str, raw: str, part: str) -> CheckConfig:
     if key == "skip":
         if raw == "all":
             return CheckConfig(config.skip, True, config.error)
@@ -225,15 +242,6 @@ def _apply_option(
         return CheckConfig(names, config.skip_all, config.error)
     if key == "error":
         if raw not in _TRUE | _FALSE:
-            raise _bad_check(f"failed to parse check option {part!r}: invalid syntax", line)
+            raise _BadOption(f"failed to parse check option {part!r}: invalid syntax")
         return CheckConfig(config.skip, config.skip_all, raw in _TRUE)
-    raise _bad_check(f"invalid check option {key!r}", line)
-
-
-def _bad_check(message: str, line: int | None) -> DockerfileError:
-    return DockerfileError(
-        f"parsing check directive: {message}",
-        line=line,
-        code="invalid-check-directive",
-        hint="write it as: # check=skip=Rule1,Rule2;error=true",
-    )
+    raise _BadOption(f"invalid check option {key!r}")
