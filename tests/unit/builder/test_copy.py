@@ -274,3 +274,17 @@ def test_nested_symlinked_dir_is_an_error_like_buildkit(tmp_path: Path) -> None:
             copy_into(sources, "/", "/", droot, where="Dockerfile:2")
     assert os.readlink(rootfs / "bin") == "usr/bin"
     assert os.listdir(rootfs / "usr" / "bin") == []
+
+
+def test_xattrs_copied_but_not_overlay_internal(tmp_path: Path) -> None:
+    ctx = make_tree(tmp_path / "ctx", {"f": "f", "d/sub/g": "g"})
+    os.setxattr(ctx / "d" / "sub", "user.dir", b"d")
+    os.setxattr(ctx / "f", "user.note", b"kept")
+    os.setxattr(ctx / "f", "trusted.overlay.opaque", b"y")
+    rootfs = make_tree(tmp_path / "rootfs", {})
+    with Root(ctx) as croot, Root(rootfs) as droot:
+        copy_into(select_sources(SourceTree(croot), ["f"]), "/f", "/", droot)
+        copy_into(select_sources(SourceTree(croot), ["d"]), "/d", "/", droot)
+    assert os.getxattr(rootfs / "f", "user.note") == b"kept"
+    assert os.getxattr(rootfs / "d" / "sub", "user.dir") == b"d"
+    assert "trusted.overlay.opaque" not in os.listxattr(rootfs / "f")

@@ -178,6 +178,7 @@ def _copy_dir_source(copier: _Copier, sel: Selected, target: str, *, keep_meta: 
         try:
             _copy_children(copier, sel.tree, src_fd, sel.path, "", dst_fd, _real(copier, target))
             if created:
+                _copy_xattrs(src_fd, dst_fd)
                 _set_meta(copier, sel.tree, dst_fd, st, target)
         finally:
             os.close(dst_fd)
@@ -227,6 +228,7 @@ def _copy_subdir(
     try:
         dst_fd, _ = _ensure_dir(copier, dst_dirfd, entry.name, dst_path)
         try:
+            _copy_xattrs(src_fd, dst_fd)
             _copy_children(copier, tree, src_fd, entry.path, rel, dst_fd, dst_path)
             _set_meta(copier, tree, dst_fd, entry.st, dst_path)
         finally:
