@@ -10,6 +10,7 @@ import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from hoist.dockerfile import instructions as ins
 from hoist.dockerfile.durations import parse_duration
@@ -38,7 +39,7 @@ class _Where:
         )
 
 
-def _base(node: Node, flags: Flags) -> dict[str, object]:
+def _base(node: Node, flags: Flags) -> dict[str, Any]:
     return {"source": node.source, "original": node.original, "flags": flags.names}
 
 
@@ -63,10 +64,10 @@ def _to_from(w: _Where, f: Flags) -> ins.From:
     return ins.From(image=args[0], name=name, platform=f.string("platform"), **_base(w.node, f))
 
 
-def _to_command(cls: type[ins.Command]) -> Callable[[_Where, Flags], ins.Instruction]:
+def _to_command(
+    cls: type[ins.Cmd] | type[ins.Entrypoint],
+) -> Callable[[_Where, Flags], ins.Instruction]:
     def convert(w: _Where, f: Flags) -> ins.Instruction:
-        if cls is not ins.Cmd and cls is not ins.Entrypoint:
-            _need(w, 1)
         return cls(command=w.node.args, json_form=w.node.json_form, **_base(w.node, f))
     return convert
 
@@ -132,7 +133,7 @@ def _checked_chmod(w: _Where, value: str | None) -> str | None:
     return value
 
 
-def _file_copy(w: _Where, f: Flags) -> dict[str, object]:
+def _file_copy(w: _Where, f: Flags) -> dict[str, Any]:
     args = w.node.args
     if len(args) < 2:
         raise w.error(f"{w.node.keyword.upper()} requires at least two arguments, but only "
@@ -148,12 +149,12 @@ def _file_copy(w: _Where, f: Flags) -> dict[str, object]:
 
 def _to_copy(w: _Where, f: Flags) -> ins.Copy:
     return ins.Copy(from_=f.string("from"), parents=bool(f.boolean("parents")),
-                    **_file_copy(w, f))  # type: ignore[arg-type]
+                    **_file_copy(w, f))
 
 
 def _to_add(w: _Where, f: Flags) -> ins.Add:
     return ins.Add(keep_git_dir=bool(f.boolean("keep-git-dir")), checksum=f.string("checksum"),
-                   unpack=f.boolean("unpack"), **_file_copy(w, f))  # type: ignore[arg-type]
+                   unpack=f.boolean("unpack"), **_file_copy(w, f))
 
 
 def _single(cls: type, attr: str) -> Callable[[_Where, Flags], ins.Instruction]:

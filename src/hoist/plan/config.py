@@ -133,7 +133,7 @@ def _metadata_created_by(instr: ins.Instruction, after: StageState) -> str | Non
         return "EXPOSE map[" + " ".join(f"{p}:{{}}" for p in ports) + "]"
     if isinstance(instr, ins.Healthcheck):
         return _healthcheck_text(instr)
-    simple = {ins.User: "user", ins.Stopsignal: "signal", ins.Maintainer: "name"}
+    simple: dict[type, str] = {ins.User: "user", ins.Stopsignal: "signal", ins.Maintainer: "name"}
     for cls, attr in simple.items():
         if isinstance(instr, cls):
             return f"{instr.keyword} {getattr(instr, attr)}"

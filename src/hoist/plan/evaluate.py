@@ -17,6 +17,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable, Mapping
 from dataclasses import fields, replace
+from typing import Any
 
 from hoist.dockerfile import instructions as ins
 from hoist.dockerfile.modes import parse_chmod
@@ -96,7 +97,7 @@ def _expand_volume(instr: ins.Volume, x: Expander) -> ins.Volume:
 
 
 def _expand_mount(mount: Mount, x: Expander) -> Mount:
-    changes = {f.name: x(getattr(mount, f.name)) for f in fields(mount)
+    changes: dict[str, Any] = {f.name: x(getattr(mount, f.name)) for f in fields(mount)
                if isinstance(getattr(mount, f.name), str) and f.name not in ("text", "type")}
     return replace(mount, **changes)
 
@@ -113,7 +114,7 @@ def _expand_file_copy(instr: ins.Copy | ins.Add, x: Expander, env: Mapping[str, 
     chmod = _opt(instr.chmod, x)
     if chmod is not None:
         parse_chmod(chmod)
-    common = {"sources": tuple(x(s) for s in instr.sources), "dest": x(instr.dest),
+    common: dict[str, Any] = {"sources": tuple(x(s) for s in instr.sources), "dest": x(instr.dest),
               "chown": _opt(instr.chown, x), "chmod": chmod, "heredocs": heredocs,
               "exclude": tuple(x(e) for e in instr.exclude)}
     if isinstance(instr, ins.Copy):

@@ -7,7 +7,7 @@ import time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hoist.dockerfile import parse, parse_bytes
+from hoist.dockerfile import Run, parse, parse_bytes
 from hoist.dockerfile.diagnostics import render
 from hoist.errors import DockerfileError
 from hoist.plan import evaluate, plan_build
@@ -89,13 +89,17 @@ def test_parse_time_grows_linearly() -> None:
 
 def test_one_ten_megabyte_line() -> None:
     df = parse("FROM busybox\nRUN echo " + "x" * 10_000_000 + "\n")
-    assert len(df.stages[0].instructions[0].command[0]) == 10_000_005
+    run = df.stages[0].instructions[0]
+    assert isinstance(run, Run)
+    assert len(run.command[0]) == 10_000_005
 
 
 def test_big_heredoc_and_unterminated_heredoc() -> None:
     body = "line\n" * 1_000_000
     df = parse(f"FROM busybox\nRUN <<EOF\n{body}EOF\n")
-    assert df.stages[0].instructions[0].heredocs[0].content == body
+    run = df.stages[0].instructions[0]
+    assert isinstance(run, Run)
+    assert run.heredocs[0].content == body
     try:
         parse("FROM busybox\nRUN <<EOF\n" + body)
     except DockerfileError as err:
