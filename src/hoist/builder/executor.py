@@ -15,9 +15,8 @@ from dataclasses import dataclass, replace
 from hoist.builder import events as ev
 from hoist.builder.context import BuildContext
 from hoist.builder.result import BuildResult, StepResult
-from hoist.builder.stage import Position, StageRunner, step_failed
+from hoist.builder.stage import Position, StageRunner, image_content_key, step_failed
 from hoist.builder.steps.config import scratch_image
-from hoist.cache.key import base_key
 from hoist.dockerfile import Instruction
 from hoist.errors import BuildError, DockerfileError, ImageNotFound
 from hoist.image import Image
@@ -82,9 +81,7 @@ class Executor:
         stage = planned.stage
         base = self._base(planned)
         state = state_from_config(base.image.config.config.to_json(), plan.scope)
-        pos = Position(
-            base.image, base.image_id, base_key(str(base.image_id), str(self.platform)), state
-        )
+        pos = Position(base.image, base.image_id, image_content_key(base.image), state)
         count = 1 + len(stage.instructions)
         label = _stage_label(planned)
         number += 1

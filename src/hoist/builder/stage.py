@@ -37,7 +37,7 @@ from hoist.builder.steps.files import (
 )
 from hoist.builder.steps.run import SUPPORTED_FLAGS as RUN_FLAGS
 from hoist.builder.steps.run import RunStep, run_in
-from hoist.cache.key import CacheKey, canonical_json, explain_miss, step_key
+from hoist.cache.key import CacheKey, canonical_json, content_key, explain_miss, step_key
 from hoist.dockerfile import (
     Add,
     Cmd,
@@ -130,7 +130,7 @@ class StageRunner:
         from_image = self._from_image(expanded)
         sources = self._sources(expanded, from_image)
         key = step_key(
-            pos.key,
+            image_content_key(pos.image),
             fingerprint(expanded),
             build_args=dict(after.build_args_reaching()),
             sources=sources,
@@ -275,6 +275,16 @@ class StageRunner:
             self.ctx.sink.emit(ev.StepOutput(ref, stream, data))
 
         return emit
+
+
+def image_content_key(image: Image) -> CacheKey:
+    """The parent component of a step's key: what the image holds, not how it was made."""
+    config = image.config
+    return content_key(
+        [str(d) for d in config.rootfs.diff_ids],
+        {"config": config.config.to_json(), "author": config.author},
+        f"{config.os}/{config.architecture}/{config.variant}",
+    )
 
 
 def _display_id(cid: str) -> str:

@@ -36,11 +36,6 @@ def make_key(components: Mapping[str, Any]) -> CacheKey:
     return CacheKey("sha256:" + hashlib.sha256(canonical_json(body)).hexdigest(), body)
 
 
-def base_key(image_id: str, platform: str) -> CacheKey:
-    """The key of a FROM step: the base image's content-derived ID."""
-    return make_key({"base": image_id, "platform": platform})
-
-
 def step_key(
     parent: CacheKey,
     instruction: Mapping[str, Any],
@@ -87,3 +82,14 @@ def _sources_change(new: Sequence[Mapping[str, Any]], old: Sequence[Mapping[str,
         return "source set changed"
     shown = ", ".join(changed[:5]) + (" …" if len(changed) > 5 else "")
     return f"source changed: {shown}"
+
+
+def content_key(diff_ids: Sequence[str], config: Mapping[str, Any], platform: str) -> CacheKey:
+    """The key of an image's *content*: its layers, its runtime config and its platform.
+
+    Steps chain on this rather than on the previous step's key, so a step
+    that ran again but produced the same content (a RUN with no effect, a
+    COPY of a file touched but unchanged) lets the steps after it hit again.
+    History and timestamps are left out on purpose.
+    """
+    return make_key({"layers": list(diff_ids), "config": dict(config), "platform": platform})

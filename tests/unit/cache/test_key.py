@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from hoist.cache.key import base_key, canonical_json, explain_miss, step_key
+from hoist.cache.key import canonical_json, content_key, explain_miss, step_key
 
 
 def test_canonical_json_is_order_independent() -> None:
@@ -9,13 +9,13 @@ def test_canonical_json_is_order_independent() -> None:
 
 
 def test_key_changes_with_each_component() -> None:
-    parent = base_key("sha256:" + "1" * 64, "linux/amd64")
+    parent = content_key(["sha256:" + "1" * 64], {"Env": []}, "linux/amd64")
     instr = {"kind": "RUN", "args": ["sh", "-c", "echo hi"]}
     key = step_key(parent, instr, build_args={"A": "1"})
     assert key == step_key(parent, dict(instr), build_args={"A": "1"})
     assert key.digest != step_key(parent, instr, build_args={"A": "2"}).digest
     assert key.digest != step_key(parent, {**instr, "args": ["x"]}, build_args={"A": "1"}).digest
-    other_parent = base_key("sha256:" + "2" * 64, "linux/amd64")
+    other_parent = content_key(["sha256:" + "2" * 64], {"Env": []}, "linux/amd64")
     assert key.digest != step_key(other_parent, instr, build_args={"A": "1"}).digest
     with_source = step_key(
         parent, instr, build_args={"A": "1"}, sources=[{"path": "a", "sum": "x"}]
@@ -24,7 +24,7 @@ def test_key_changes_with_each_component() -> None:
 
 
 def test_explain_miss_names_what_changed() -> None:
-    parent = base_key("sha256:" + "1" * 64, "linux/amd64")
+    parent = content_key(["sha256:" + "1" * 64], {"Env": []}, "linux/amd64")
     old = step_key(
         parent, {"kind": "COPY"}, build_args={"V": "1"}, sources=[{"path": "a", "sum": "1"}]
     )
@@ -35,3 +35,11 @@ def test_explain_miss_names_what_changed() -> None:
     assert "build arg changed: V" in reason
     assert "source changed: a" in reason
     assert explain_miss(new.components, None) == "no earlier build of this step"
+
+
+def test_content_key_ignores_nothing_that_matters() -> None:
+    one = content_key(["sha256:" + "1" * 64], {"Env": ["A=1"]}, "linux/amd64")
+    assert one == content_key(["sha256:" + "1" * 64], {"Env": ["A=1"]}, "linux/amd64")
+    assert one != content_key(["sha256:" + "1" * 64], {"Env": ["A=2"]}, "linux/amd64")
+    assert one != content_key([], {"Env": ["A=1"]}, "linux/amd64")
+    assert one != content_key(["sha256:" + "1" * 64], {"Env": ["A=1"]}, "linux/arm64")

@@ -1,0 +1,175 @@
+"""The build engine end to end, as root: real store, overlayfs, crun.
+
+Each test writes a small context, builds it with ``hoist.build`` (or the CLI
+in a subprocess) and asserts on the images, the cache and the output.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import hoist
+from hoist.builder.events import ListSink, StepOutput
+from hoist.errors import BuildError, DockerfileError
+from hoist.store import Store
+from hoist.testing.busybox import make_busybox_image
+
+pytestmark = pytest.mark.root
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("engine")
+    store_root = work / "store"
+    with Store.open(store_root) as store:
+        make_busybox_image(store, work)
+    return store_root
+
+
+def write(ctx: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = ctx / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return ctx
+
+
+def cli(root: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "HOIST_DEBUG"}
+    return subprocess.run(
+        [sys.executable, "-m", "hoist", "--root", str(root), *args],
+        capture_output=True, text=True, timeout=120, env=env, input=stdin,
+    )
+
+
+APP = {
+    "Dockerfile": "FROM busybox:local\nWORKDIR /app\nCOPY dep.txt .\n"
+    "RUN cat dep.txt > installed.txt\nCOPY . .\nCMD [\"cat\", \"/app/src.txt\"]\n",
+    "dep.txt": "dep 1\n",
+    "src.txt": "source 1\n",
+}
+
+
+def test_rebuild_takes_every_step_from_the_cache(root: Path, tmp_path: Path) -> None:
+    ctx = write(tmp_path, APP)
+    first = hoist.build(ctx, tags=["engine/app:1"], root=root)
+    assert [s.cached for s in first.steps][1:] == [False] * 5
+    again = hoist.build(ctx, tags=["engine/app:1"], root=root)
+    assert again.image_id == first.image_id
+    assert [s.cached for s in again.steps][1:] == [True] * 5
+    run = cli(root, "run", "engine/app:1")
+    assert (run.returncode, run.stdout) == (0, "source 1\n"), run.stderr
+
+
+def test_an_edit_reruns_only_what_follows_it(root: Path, tmp_path: Path) -> None:
+    ctx = write(tmp_path, APP)
+    hoist.build(ctx, root=root)
+    (ctx / "src.txt").write_text("source 2\n")
+    os.utime(ctx / "dep.txt", (1, 1))  # a new mtime alone changes nothing
+    result = hoist.build(ctx, tags=["engine/app:2"], root=root)
+    assert [s.cached for s in result.steps][1:] == [True, True, True, False, False]
+    assert result.steps[4].miss_reason == "source changed: ."
+    assert cli(root, "run", "engine/app:2").stdout == "source 2\n"
+
+
+def test_a_miss_does_not_end_probing(root: Path, tmp_path: Path) -> None:
+    files = {"Dockerfile": "FROM busybox:local\nARG N\nRUN test -n \"$N\" && true\n"
+             "RUN echo after > /after.txt\n"}
+    ctx = write(tmp_path, files)
+    hoist.build(ctx, build_args={"N": "1"}, root=root)
+    hoist.build(ctx, build_args={"N": "2"}, root=root)
+    again = hoist.build(ctx, build_args={"N": "1"}, root=root)
+    assert all(s.cached for s in again.steps[1:])
+
+
+def test_no_cache_runs_everything(root: Path, tmp_path: Path) -> None:
+    ctx = write(tmp_path, APP)
+    hoist.build(ctx, root=root)
+    result = hoist.build(ctx, root=root, no_cache=True)
+    assert not any(s.cached for s in result.steps)
+
+
+def test_intermediate_images_are_kept_with_their_parents(root: Path, tmp_path: Path) -> None:
+    ctx = write(tmp_path, APP)
+    result = hoist.build(ctx, root=root)
+    with Store.open(root) as store:
+        chain = [store.get_image(s.image_id) for s in result.steps]
+    for parent, child in itertools.pairwise(chain):
+        assert child.parent == parent.id
+    listing = cli(root, "images", "-a").stdout
+    assert chain[2].id.short in listing
+
+
+def test_a_failed_step_names_its_line_and_keeps_what_was_done(root: Path, tmp_path: Path) -> None:
+    files = {"Dockerfile": "FROM busybox:local\nRUN echo done > /d\n"
+             "RUN echo oops >&2; exit 3\n"}
+    ctx = write(tmp_path, files)
+    sink = ListSink()
+    with pytest.raises(BuildError) as failure:
+        hoist.build(ctx, tags=["engine/failed:1"], root=root, sink=sink)
+    assert failure.value.message.startswith("Dockerfile:3: RUN:")
+    assert failure.value.exit_status == 3
+    assert failure.value.output_tail == ("oops",)
+    assert any(isinstance(e, StepOutput) and e.data == b"oops\n" for e in sink.events)
+    assert "engine/failed" not in cli(root, "images").stdout
+    retry = ListSink()
+    with pytest.raises(BuildError):
+        hoist.build(ctx, root=root, sink=retry)
+    cached = [type(e).__name__ for e in retry.events if type(e).__name__ == "StepCached"]
+    assert cached == ["StepCached"], "the RUN before the failure is kept in the cache"
+
+
+def test_cli_classic_output_shape(root: Path, tmp_path: Path) -> None:
+    ctx = write(tmp_path, {"Dockerfile": "FROM busybox:local\nENV A=1\nRUN echo hi-$A\n"})
+    first = cli(root, "build", "-t", "engine/out:1", str(ctx))
+    assert first.returncode == 0, first.stderr
+    lines = first.stdout.splitlines()
+    assert lines[0] == "Step 1/3 : FROM busybox:local"
+    assert re.fullmatch(r" ---> [0-9a-f]{12}", lines[1])
+    assert lines[2] == "Step 2/3 : ENV A=1"
+    run = lines.index("Step 3/3 : RUN echo hi-$A")
+    assert re.fullmatch(r" ---> Running in [0-9a-f]{12}", lines[run + 1])
+    assert lines[run + 2] == "hi-1"
+    assert lines[run + 3] == f"Removing intermediate container {lines[run + 1][-12:]}"
+    assert re.fullmatch(r"Successfully built [0-9a-f]{12}", lines[-2])
+    assert lines[-1] == "Successfully tagged engine/out:1"
+    second = cli(root, "build", "-q", str(ctx))
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}\n", second.stdout)
+    assert lines[-2].endswith(second.stdout[7:19])
+
+
+def test_dockerfile_on_stdin_and_iidfile(root: Path, tmp_path: Path) -> None:
+    iid = tmp_path / "iid"
+    done = cli(root, "build", "--iidfile", str(iid), "-q", "-",
+               stdin="FROM busybox:local\nLABEL from=stdin\n")
+    assert done.returncode == 0, done.stderr
+    assert iid.read_text() == done.stdout.strip()
+
+
+def test_multistage_builds_only_what_the_target_needs(root: Path, tmp_path: Path) -> None:
+    files = {"Dockerfile": "FROM busybox:local AS unused\nRUN exit 1\n"
+             "FROM busybox:local AS build\nRUN echo built > /out\n"
+             "FROM busybox:local\nCOPY --from=build /out /copied\nCMD [\"cat\", \"/copied\"]\n"}
+    ctx = write(tmp_path, files)
+    result = hoist.build(ctx, tags=["engine/multi:1"], root=root)
+    assert {s.stage for s in result.steps} == {"build", "2"}
+    assert cli(root, "run", "engine/multi:1").stdout == "built\n"
+
+
+def test_errors_are_diagnostics_not_tracebacks(root: Path, tmp_path: Path) -> None:
+    ctx = write(tmp_path, {"Dockerfile": "FROM busybox:local\nRUNN echo\n"})
+    with pytest.raises(DockerfileError):
+        hoist.build(ctx, root=root)
+    done = cli(root, "build", str(ctx))
+    assert done.returncode != 0
+    assert "Dockerfile:2" in done.stderr and "RUNN" in done.stderr
+    assert "Traceback" not in done.stderr
+    missing = cli(root, "build", str(write(tmp_path / "m", {"Dockerfile": "FROM nope:1\n"})))
+    assert "nope:1" in missing.stderr and "Traceback" not in missing.stderr
