@@ -212,8 +212,9 @@ def _named_for(stage: StageView, platform: str) -> bool:
 
 
 def undefined_var(view: FileView, ctx: VarContext) -> Iterator[LintWarning]:
-    """Variables used, without a default, in an instruction BuildKit expands,
-    that no ARG, ENV, base image or stage ancestor defines."""
+    """Variables used in an instruction BuildKit expands (even as ``${x:-d}``:
+    its lexer looks ``x`` up all the same) that no ARG, ENV, build arg, base
+    image or stage ancestor defines."""
     inherited: dict[str, set[str]] = {}
     for stage in view.stages:
         known = _base_names(stage, ctx, inherited)
@@ -247,15 +248,15 @@ def _undefined_in(
     if instr.name not in (*_EXPANDED, "arg"):
         return
     words = [v for _, v in instr.flags if v] + list(instr.args)
-    if instr.name == "arg":
-        words = [w.partition("=")[2] for w in instr.args]
+    if instr.name == "arg":  # a default is only expanded when no build arg overrides it
+        words = [v for k, _, v in (w.partition("=") for w in instr.args) if k not in ctx.build_args]
     if instr.name in ("copy", "add"):
         words += instr.expanded_heredocs
     reported: set[str] = set()
     for word in words:
         for ref in scan(word, {}, escape)[1]:
-            name = ref.name
-            if not ref.plain or name in known or name in reported:
+            name = ref.name  # ${x:-default} counts too: BuildKit's lexer looks x up
+            if name in known or name in reported:
                 continue
             if name in ctx.build_args or name in _NOT_ENV_ARGS:
                 continue
