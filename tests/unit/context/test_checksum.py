@@ -13,6 +13,7 @@ from hoist.context.checksum import (
     StoreChecksumCache,
     selection_checksum,
     source_checksum,
+    source_digests,
 )
 from hoist.context.ignore import parse_ignore
 from hoist.context.select import SourceTree, select_sources
@@ -170,3 +171,16 @@ def test_unreadable_file_is_named_as_root(
     monkeypatch.setattr(os, "open", deny)
     with pytest.raises(ContextError, match=r"'app/main.py'.*Permission denied"):
         digest(tree, "app")
+
+
+def test_source_digests_name_what_changed(ctx: tuple[Path, SourceTree]) -> None:
+    base, tree = ctx
+    (sel,) = select_sources(tree, ["."])
+    cache = MemoryChecksumCache()
+    total, before = source_digests(sel, cache)
+    assert total == source_checksum(sel, cache)
+    assert {"app/main.py", "app/lib", "app/link", "readme", "."} <= set(before)
+    (base / "app/main.py").write_text("changed\n")
+    _, after = source_digests(sel, cache)
+    changed = sorted(p for p in after if after[p] != before.get(p))
+    assert changed == [".", "app", "app/main.py"]
