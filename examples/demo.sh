@@ -1,35 +1,35 @@
 #!/usr/bin/env bash
-# Interim demo (until the build engine lands): make a busybox image from Debian's
-# busybox-static, import it into a hoist store, list it, save it and load it back.
+# `make demo`: build a busybox base image from Debian's busybox-static, build the example
+# app on it, run it, then change a source file and rebuild to show the cache at work.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-HOIST=".venv/bin/hoist"
-PY=".venv/bin/python"
-export HOIST_ROOT="${HOIST_ROOT:-$PWD/.hoist-demo/store}"
+HOIST="$PWD/.venv/bin/hoist"
 work="$PWD/.hoist-demo"
+export HOIST_ROOT="${HOIST_ROOT:-$work/store}"
 mkdir -p "$work"
 
-echo "== making a rootfs tarball from /bin/busybox"
-"$PY" -c 'import sys; from pathlib import Path; from hoist.testing.busybox import busybox_tar; busybox_tar(Path(sys.argv[1]))' "$work/busybox-rootfs.tar"
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-echo "== hoist import (store: $HOIST_ROOT)"
-"$HOIST" import -c 'CMD ["sh"]' -m "busybox from the host" "$work/busybox-rootfs.tar" busybox:local
+say "building busybox:local (FROM scratch + /bin/busybox) into $HOIST_ROOT"
+rm -rf "$work/busybox-context" && mkdir -p "$work/busybox-context"
+cp examples/busybox/Dockerfile examples/busybox/.dockerignore "$work/busybox-context/"
+cp /bin/busybox "$work/busybox-context/busybox"
+"$HOIST" build -t busybox:local "$work/busybox-context"
 
-echo "== hoist images"
+say "building examples/hello"
+rm -rf "$work/hello" && cp -r examples/hello "$work/hello"
+"$HOIST" build -t hello:latest "$work/hello"
+
+say "running hello:latest"
+"$HOIST" run --rm hello:latest
+
+say "rebuilding with nothing changed: every step comes from the cache"
+"$HOIST" build -t hello:latest "$work/hello"
+
+say "editing app.sh and rebuilding: only the steps after COPY . . run again"
+echo 'echo "edited at build time"' >> "$work/hello/app.sh"
+"$HOIST" build -t hello:latest "$work/hello"
+"$HOIST" run --rm hello:latest
+
+say "hoist images"
 "$HOIST" images
-
-echo "== hoist history busybox:local"
-"$HOIST" history busybox:local
-
-echo "== hoist save / load round trip"
-"$HOIST" save -o "$work/busybox.tar" busybox:local
-HOIST_ROOT="$work/other-store" "$HOIST" load -i "$work/busybox.tar"
-HOIST_ROOT="$work/other-store" "$HOIST" images
-
-if command -v skopeo >/dev/null; then
-  echo "== skopeo reads the store directly (it is an OCI image layout)"
-  skopeo inspect "oci:$HOIST_ROOT:docker.io/library/busybox:local" | head -n 12
-fi
-
-echo "== hoist fsck"
-"$HOIST" fsck

@@ -52,7 +52,7 @@ from hoist.dockerfile import (
 )
 from hoist.errors import BuildError, ImageNotFound
 from hoist.image import History, Image
-from hoist.image.mutate import append_history, set_fields
+from hoist.image.mutate import append_history, set_created, set_fields
 from hoist.models.digest import Digest
 from hoist.plan import StageState, created_by, creates_layer, evaluate
 from hoist.runtime.container import unpacked_lowers
@@ -202,7 +202,9 @@ class StageRunner:
         from_image: tuple[Image, Digest] | None,
     ) -> Image:
         command_set = isinstance(instr, Cmd | Entrypoint)
-        image = with_state(pos.image, after, command_set=command_set)
+        image = set_created(
+            with_state(pos.image, after, command_set=command_set), self.ctx.created()
+        )
         if isinstance(instr, Maintainer):
             image = set_fields(image, author=instr.name)
         history = History(
