@@ -12,6 +12,20 @@
 The context shows two lines either side of the error's range (long ranges
 are elided in the middle, long lines cut), so the output stays small for
 any input.
+
+Error references (``DockerfileError.code``) of the frontend:
+
+    syntax        invalid-encoding invalid-character duplicate-directive invalid-escape
+                  unterminated-heredoc invalid-arguments
+    instructions  unknown-instruction unknown-flag duplicate-flag invalid-flag
+                  missing-argument wrong-argument-count missing-destination blank-name
+                  invalid-stage-name shell-not-json invalid-chmod invalid-mount
+                  invalid-duration invalid-healthcheck onbuild-chain onbuild-trigger
+                  empty-volume no-stage empty-dockerfile
+    expansion     expansion-error invalid-value
+    planning      unknown-target unknown-stage stage-cycle duplicate-stage-name
+                  invalid-base invalid-platform invalid-onbuild
+    engine        unsupported-flag (raised through ``require_supported``)
 """
 
 from __future__ import annotations

@@ -242,7 +242,7 @@ class _Lexer:
         self.close()
         if every and not pattern:
             return value
-        return re.sub(f"(?s:{pattern})", lambda _m: replacement, value, count=0 if every else 1)
+        return _compile(pattern).sub(lambda _m: replacement, value, count=0 if every else 1)
 
 
 def glob_to_regex(pattern: str, escape: str = "\\") -> str:
@@ -260,18 +260,31 @@ def glob_to_regex(pattern: str, escape: str = "\\") -> str:
         elif ch == "?":
             out.append(".")
         elif ch == "[" and (end := pattern.find("]", i + 1)) > 0:
-            body = pattern[i:end]
-            body = "^" + body[1:] if body.startswith("!") else body
-            out.append("[" + body.replace("\\", "\\\\") + "]")
+            out.append(_char_class(pattern[i:end]))
             i = end + 1
         else:
             out.append(re.escape(ch))
     return "".join(out)
 
 
+def _char_class(body: str) -> str:
+    """``[...]`` body → a regex class; ``!`` negates; set-operation characters escaped."""
+    negate = body.startswith("!")
+    body = body[1:] if negate else body
+    escaped = "".join("\\" + ch if ch in "\\[]&~|" else ch for ch in body).replace("--", "-\\-")
+    return "[" + ("^" if negate else "") + escaped + "]"
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(f"(?s:{pattern})")
+    except re.error as exc:
+        raise ExpansionError(f"invalid pattern in substitution: {exc}") from exc
+
+
 def trim_prefix(value: str, pattern: str, greedy: bool) -> str:
     """``${x#p}`` (shortest matching prefix removed) and ``${x##p}`` (longest)."""
-    regex = re.compile(f"(?s:{pattern})")
+    regex = _compile(pattern)
     ends = range(len(value), -1, -1) if greedy else range(len(value) + 1)
     for end in ends:
         if regex.fullmatch(value, 0, end):
@@ -281,7 +294,7 @@ def trim_prefix(value: str, pattern: str, greedy: bool) -> str:
 
 def trim_suffix(value: str, pattern: str, greedy: bool) -> str:
     """``${x%p}`` (shortest matching suffix removed) and ``${x%%p}`` (longest)."""
-    regex = re.compile(f"(?s:{pattern})")
+    regex = _compile(pattern)
     starts = range(len(value) + 1) if greedy else range(len(value), -1, -1)
     for start in starts:
         if regex.fullmatch(value, start):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hoist.dockerfile.shell import (
     MAX_NESTING,
@@ -88,3 +90,21 @@ def test_heredoc_body_expands_only_dollars() -> None:
 def test_long_value_is_linear_enough() -> None:
     text = "${A}" * 20000 + "x" * 200000
     assert len(expand_word(text, {"A": "yy"}).value) == 240000
+
+
+_SHELLY = st.lists(st.sampled_from(
+    ["$", "{", "}", ":", "-", "+", "?", "#", "%", "/", "'", '"', "\\", "`", "a", "B", " ",
+     "${a", "${B:-", "${a#", "${a//", "[", "]", "*", "!", "\n", "é", "0"]),
+    max_size=40).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_SHELLY, st.sampled_from(["\\", "`"]))
+def test_any_word_expands_or_raises_expansion_error(text: str, escape: str) -> None:
+    env = {"a": "x/y*z", "B": ""}
+    for fn in (expand_word, expand_words, expand_heredoc):
+        try:
+            result = fn(text, env, escape)
+        except ExpansionError:
+            continue
+        assert result.unset <= result.referenced
