@@ -26,11 +26,6 @@ PLATFORM_ARGS = (
     "BUILDARCH",
     "BUILDVARIANT",
 )
-PROXY_ARGS = tuple(
-    name
-    for base in ("HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY")
-    for name in (base, base.lower())
-)
 # Build args BuildKit reads itself: never "undefined".
 _NOT_ENV_ARGS = ("BUILDKIT_SBOM_SCAN_CONTEXT", "BUILDKIT_SBOM_SCAN_STAGE")
 # What the engine assumes of a base image whose config it has not seen.
@@ -218,14 +213,26 @@ def undefined_var(view: FileView, ctx: VarContext) -> Iterator[LintWarning]:
     inherited: dict[str, set[str]] = {}
     for stage in view.stages:
         known = _base_names(stage, ctx, inherited)
-        env_names: set[str] = set(known)
         for instr in stage.instrs:
-            yield from _undefined_in(instr, env_names, ctx, view.escape)
             if instr.name == "arg":
-                env_names.update(_declared_names(instr))  # declared is defined, even empty
-            elif instr.name == "env":
-                env_names.update(_declared_names(instr))
-        _remember(inherited, stage, env_names)
+                yield from _undefined_in_arg(instr, known, ctx, view.escape)
+                continue
+            yield from _undefined_in(instr, known, ctx, view.escape)
+            if instr.name == "env":  # every value saw the environment from before
+                known.update(_declared_names(instr))
+        _remember(inherited, stage, known)
+
+
+def _undefined_in_arg(
+    instr: Instr, known: set[str], ctx: VarContext, escape: str
+) -> Iterator[LintWarning]:
+    """ARG names are declared one by one (a declared ARG is defined, even
+    empty); a default is only expanded when no build arg overrides it."""
+    for word in instr.args:
+        key, _, default = word.partition("=")
+        if key not in ctx.build_args:
+            yield from _report([default], known, ctx, escape, instr)
+        known.add(key)
 
 
 def _base_names(stage: StageView, ctx: VarContext, inherited: dict[str, set[str]]) -> set[str]:
@@ -245,17 +252,21 @@ def _remember(table: dict[str, set[str]], stage: StageView, names: set[str]) -> 
 def _undefined_in(
     instr: Instr, known: set[str], ctx: VarContext, escape: str
 ) -> Iterator[LintWarning]:
-    if instr.name not in (*_EXPANDED, "arg"):
+    if instr.name not in _EXPANDED:
         return
     words = [v for _, v in instr.flags if v] + list(instr.args)
-    if instr.name == "arg":  # a default is only expanded when no build arg overrides it
-        words = [v for k, _, v in (w.partition("=") for w in instr.args) if k not in ctx.build_args]
     if instr.name in ("copy", "add"):
         words += instr.expanded_heredocs
+    yield from _report(words, known, ctx, escape, instr)
+
+
+def _report(
+    words: list[str], known: set[str], ctx: VarContext, escape: str, instr: Instr
+) -> Iterator[LintWarning]:
     reported: set[str] = set()
     for word in words:
         for ref in scan(word, {}, escape)[1]:
-            name = ref.name  # ${x:-default} counts too: BuildKit's lexer looks x up
+            name = ref.name
             if name in known or name in reported:
                 continue
             if name in ctx.build_args or name in _NOT_ENV_ARGS:
