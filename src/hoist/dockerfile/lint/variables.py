@@ -54,22 +54,22 @@ def is_secret_key(key: str) -> bool:
     return _NOT_SECRET.search(key) is None and _SECRET.search(key) is not None
 
 
+_SUGGEST_DISTANCE = 3  # suggestions must be closer than this (BuildKit, like HCL)
 _MAX_SUGGEST_OPTIONS = 256  # past this a file is generated; skip the O(n) search
 
 
 def suggest(name: str, options: Iterable[str]) -> str:
-    """The closest option within half the name's length in edit distance, or ''.
+    """The closest option at edit distance 1 or 2 (BuildKit's ``suggest``), or ''.
 
     Files with more than 256 candidate names get no suggestion, so a
     generated Dockerfile cannot make linting quadratic.
     """
     pool = set(options)
-    if len(pool) > _MAX_SUGGEST_OPTIONS:
+    if len(pool) > _MAX_SUGGEST_OPTIONS or name in pool:
         return ""
-    limit = len(name) // 2
-    best, best_distance = "", limit + 1
+    best, best_distance = "", _SUGGEST_DISTANCE
     for option in sorted(pool):
-        if option == name or abs(len(option) - len(name)) > limit:
+        if abs(len(option) - len(name)) >= best_distance:
             continue
         distance = _levenshtein(name, option, best_distance)
         if distance < best_distance:

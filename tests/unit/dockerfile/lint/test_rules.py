@@ -88,6 +88,8 @@ def test_suggest() -> None:
     assert suggest("VERSON", ["VERSION"]) == "VERSION"
     assert suggest("X", ["PATH"]) == ""
     assert suggest("TOTALLY_DIFFERENT", ["PATH"]) == ""
+    assert suggest("SAME_A", ["SEQ_A"]) == ""  # distance 3: too far
+    assert suggest("PATH", ["PATH", "PATHS"]) == ""  # defined: nothing to suggest
 
 
 @pytest.mark.parametrize(
