@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := crun runc busybox-static skopeo umoci docker-registry
 PYTEST_ARGS ?=
 
-.PHONY: test lint deps venv demo clean
+.PHONY: test lint deps venv demo demo-node bench clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -33,6 +33,10 @@ test: deps venv lint
 
 demo: deps venv
 	bash examples/demo.sh
+
+demo-node: deps venv
+	@command -v debootstrap >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null)
+	bash examples/node/demo.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info src/*.egg-info

@@ -173,3 +173,16 @@ def test_errors_are_diagnostics_not_tracebacks(root: Path, tmp_path: Path) -> No
     assert "Traceback" not in done.stderr
     missing = cli(root, "build", str(write(tmp_path / "m", {"Dockerfile": "FROM nope:1\n"})))
     assert "nope:1" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_build_checks_warn_and_can_fail_the_build(root: Path, tmp_path: Path) -> None:
+    ctx = write(tmp_path, {"Dockerfile": "FROM busybox:local\nCMD echo hi\n"})
+    checked = cli(root, "build", "--check", str(ctx))
+    assert checked.returncode == 1
+    assert "JSONArgsRecommended" in checked.stdout and "Step 1/" not in checked.stdout
+    built = hoist.build(ctx, root=root)
+    assert any("JSONArgsRecommended" in w for w in built.warnings)
+    strict = write(tmp_path / "strict", {"Dockerfile": "# check=error=true\n"
+                   "FROM busybox:local\nCMD echo hi\n"})
+    with pytest.raises(DockerfileError, match="JSONArgsRecommended"):
+        hoist.build(strict, root=root)

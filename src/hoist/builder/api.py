@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from hoist.builder.context import BuildContext
 from hoist.builder.events import EventSink, NullSink
 from hoist.builder.options import BuildOptions
 from hoist.builder.result import BuildResult
-from hoist.errors import ContextError, UserInputError
+from hoist.errors import ContextError, DockerfileError, UserInputError
 
 
 def build(
@@ -62,14 +63,39 @@ def run_build(
 
     context_dir = _context_dir(options)
     dockerfile = _load_dockerfile(options, context_dir)
+    warnings = _checks(dockerfile, options, sink or NullSink())
     if options.check_only:
-        raise UserInputError("hoist build --check: use `hoist lint` (same checks)")
+        return BuildResult("", (), (), 0.0, warnings)
     with Store.open(Path(root) if root is not None else None) as store:
         ctx = _context(store, options, dockerfile, context_dir, sink or NullSink())
         result = Executor(ctx).run()
     if options.iidfile is not None:
         options.iidfile.write_text(result.image_id)
     return result
+
+
+def _checks(dockerfile: Any, options: BuildOptions, sink: EventSink) -> tuple[str, ...]:
+    """Run the build checks; emit each finding as a warning.
+
+    Raises:
+        DockerfileError: the Dockerfile's ``# check=error=true`` and a finding.
+    """
+    from hoist.builder.events import BuildWarning
+    from hoist.dockerfile.lint import lint
+
+    report = lint(
+        dockerfile.text, build_args=dict(options.build_args), filename=dockerfile.filename
+    )
+    for warning in report.warnings:
+        sink.emit(BuildWarning(warning.short(), warning.line or None))
+    if report.failed:
+        names = ", ".join(dict.fromkeys(w.rule.name for w in report.warnings))
+        raise DockerfileError(
+            f"lint violation found for rules: {names}",
+            filename=dockerfile.filename,
+            code="lint-violation",
+        )
+    return tuple(w.short() for w in report.warnings)
 
 
 def _context_dir(options: BuildOptions) -> Path | None:
@@ -89,7 +115,7 @@ def _dockerfile_path(options: BuildOptions, context_dir: Path | None) -> Path:
     return context_dir / "Dockerfile"
 
 
-def _load_dockerfile(options: BuildOptions, context_dir: Path | None) -> object:
+def _load_dockerfile(options: BuildOptions, context_dir: Path | None) -> Any:
     from hoist.dockerfile import parse, parse_bytes
 
     if options.dockerfile_text is not None:

@@ -24,13 +24,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     add("--build-arg", action="append", default=[], metavar="K=V", help="set a build arg")
     add("--target", metavar="STAGE", help="build up to this stage")
     add("--no-cache", action="store_true", help="run every step again")
-    add("--network", choices=("default", "host", "none"), default="default",
-        help="network for RUN steps (default: the host's; none: loopback only)")
+    add(
+        "--network",
+        choices=("default", "host", "none"),
+        default="default",
+        help="network for RUN steps (default: the host's; none: loopback only)",
+    )
     add("--label", action="append", default=[], metavar="K=V", help="add a label to the image")
     add("-q", "--quiet", action="store_true", help="print only the image ID")
     add("--iidfile", metavar="FILE", help="write the image ID to FILE")
-    add("--rm", dest="rm", action=argparse.BooleanOptionalAction, default=True,
-        help="remove intermediate containers after a successful step (default true)")
+    add(
+        "--rm",
+        dest="rm",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="remove intermediate containers after a successful step (default true)",
+    )
     add("--force-rm", action="store_true", help="always remove intermediate containers")
     add("--progress", choices=PROGRESS_MODES, default="auto", help="output format")
     add("--runtime", choices=("crun", "runc"), default="crun", help="OCI runtime for RUN")
@@ -92,4 +101,6 @@ def _build(args: argparse.Namespace) -> int:
         result = run_build(options, root=args.root, sink=renderer)  # type: ignore[arg-type]
     finally:
         renderer.close()
-    return 0 if result is not None else 1
+    if args.check:
+        return 1 if result.warnings else 0
+    return 0
