@@ -178,3 +178,21 @@ def test_hoist_run_sigkill_then_any_hoist_command_cleans_up(tmp_path: Path) -> N
                            "run", "busybox:local", "true"], capture_output=True, timeout=60)
     assert done.returncode == 0
     _assert_clean(tmp_path)
+
+
+def test_kill_all_stops_containers_run_by_worker_threads(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from hoist.runtime.oci import kill_all
+    from hoist.testing.containers import run_in_busybox
+
+    busybox_layer(tmp_path)
+    with ThreadPoolExecutor(1) as pool:
+        future = pool.submit(run_in_busybox, tmp_path, ("sleep", _marker(tmp_path)))
+        deadline = time.monotonic() + 20
+        while not _container_pids(tmp_path):
+            assert time.monotonic() < deadline, "container never started"
+            time.sleep(0.05)
+        kill_all()
+        assert future.result(timeout=15).status == 137
+    _assert_clean(tmp_path)

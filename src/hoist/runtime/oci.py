@@ -150,6 +150,8 @@ class OciRuntime:
     def _run_foreground(self, request: RunRequest, bundle: Path, cid: str) -> int:
         pipe = subprocess.PIPE if request.output else None
         argv = self.command("run", "--bundle", str(bundle), cid)
+        with _live_lock:
+            _live[cid] = self
         try:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=pipe, stderr=pipe,
                                     close_fds=True, start_new_session=True, cwd=bundle)
@@ -163,7 +165,27 @@ class OciRuntime:
             if proc.poll() is None:
                 self.kill_and_delete(cid)
                 proc.wait()
+            with _live_lock:
+                _live.pop(cid, None)
         return 128 - status if status < 0 else status
+
+
+_live: dict[str, OciRuntime] = {}
+_live_lock = threading.Lock()
+
+
+def kill_all() -> None:
+    """Kill every container this process is running, e.g. from other threads.
+
+    Signals reach only the main thread; a build that runs steps in worker
+    threads calls this when it is interrupted, and each worker's
+    :meth:`OciRuntime.run` then returns (status 137) and cleans up as usual.
+    """
+    with _live_lock:
+        live = list(_live.items())
+    for cid, runtime in live:
+        subprocess.run(runtime.command("kill", cid, "KILL"), stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
 
 
 def new_container_id() -> str:
