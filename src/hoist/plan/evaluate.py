@@ -26,7 +26,7 @@ from hoist.dockerfile.shell import expand_heredoc, expand_word
 from hoist.dockerfile.syntax import Heredoc
 from hoist.errors import DockerfileError
 from hoist.plan.ports import normalise_ports
-from hoist.plan.state import PLATFORM_ARGS, StageState, set_pair
+from hoist.plan.state import StageState, set_pair
 
 Expander = Callable[[str], str]
 
@@ -130,8 +130,8 @@ def _declare_args(instr: ins.Arg, state: StageState) -> StageState:
     for decl in instr.args:
         if decl.name in build:
             value: str | None = build[decl.name]
-        elif decl.name in PLATFORM_ARGS and decl.default is None:
-            value = platform.get(decl.name)
+        elif decl.name in platform:  # BuildKit supplies these like build args
+            value = platform[decl.name]
         elif decl.default is not None:
             value = decl.default
         else:

@@ -93,7 +93,7 @@ def _meta_values(df: ins.Dockerfile, build_args: Mapping[str, str],
         expanded, _ = evaluate(arg, StageState(scope=Scope(escape=df.escape), env=tuple(
             env.items())), df)
         for decl in expanded.args:  # type: ignore[union-attr]
-            value = build_args.get(decl.name, decl.default)
+            value = build_args.get(decl.name, dict(plat).get(decl.name, decl.default))
             values[decl.name] = value
             if value is not None:
                 env[decl.name] = value

@@ -80,6 +80,15 @@ def test_platform_args_global_and_declared() -> None:
     assert env["BEFORE"] == "x" and env["AFTER"] == "linux/linux/amd64"
 
 
+def test_platform_args_beat_declared_defaults_but_not_build_args() -> None:
+    text = "ARG TARGETARCH=x\nFROM b:$TARGETARCH\nARG TARGETOS=y\nENV OS=$TARGETOS\n"
+    plan, steps = run_stage(text)
+    assert plan.stages[0].base == "b:amd64"
+    assert dict(steps[-1][2].env)["OS"] == "linux"
+    _, steps = run_stage(text, {"TARGETOS": "plan9"})
+    assert dict(steps[-1][2].env)["OS"] == "plan9"
+
+
 def test_unused_build_args_are_reported() -> None:
     text = "ARG G\nFROM b AS one\nARG USED_ONE\nFROM b AS two\nARG USED_TWO\n"
     plan, _ = run_stage(text, {"G": "1", "USED_ONE": "1", "USED_TWO": "1", "NOPE": "1",
