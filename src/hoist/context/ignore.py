@@ -315,13 +315,13 @@ def find_ignore_file(context_dir: Path, dockerfile: Path | None = None) -> Path 
 
     ``<Dockerfile name>.dockerignore`` beside the Dockerfile wins over
     ``.dockerignore`` at the context root. ``dockerfile`` None means
-    ``<context_dir>/Dockerfile``.
+    ``<context_dir>/Dockerfile``; ``Path("-")`` (read from stdin) has no
+    Dockerfile-specific ignore file.
     """
     dockerfile = dockerfile if dockerfile is not None else context_dir / "Dockerfile"
-    candidates = (
-        dockerfile.with_name(dockerfile.name + ".dockerignore"),
-        context_dir / ".dockerignore",
-    )
+    candidates = [context_dir / ".dockerignore"]
+    if str(dockerfile) != "-":
+        candidates.insert(0, dockerfile.with_name(dockerfile.name + ".dockerignore"))
     for candidate in candidates:
         if candidate.is_file():
             return candidate

@@ -288,6 +288,16 @@ def test_default_dockerfile_and_missing_ignore_file(tmp_path: Path) -> None:
     assert load_ignore(tmp_path).matches("x")
 
 
+def test_dockerfile_from_stdin_uses_only_the_context_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "-.dockerignore").write_text("nope\n")
+    (tmp_path / ".dockerignore").write_text("yes\n")
+    m = load_ignore(tmp_path, Path("-"))
+    assert m.matches("yes") and not m.matches("nope")
+
+
 def test_non_utf8_pattern_matches_fsdecoded_name(tmp_path: Path) -> None:
     (tmp_path / ".dockerignore").write_bytes(b"caf\xe9*\n")
     name = "caf\udce9.txt"  # os.fsdecode(b"caf\xe9.txt")
