@@ -94,11 +94,13 @@ def _extract_atomic(stream: BinaryIO, dest: str, whiteout_format: str,
 
 
 def extract_archive_into(archive: BinaryIO, root: Root, dest_rel: str, *,
-                         name: str = "archive", limits: Limits | None = None) -> ApplyStats:
+                         name: str = "archive", limits: Limits | None = None,
+                         owner: tuple[int, int] | None = None) -> ApplyStats:
     """Unpack a local archive into ``dest_rel`` inside ``root`` like ``ADD x.tar.gz /d/``.
 
     Docker semantics: merge into an existing destination (created with its
-    parents when missing), owners kept from the archive, no whiteout handling.
+    parents when missing), owners kept from the archive unless ``owner`` (uid,
+    gid) is given (``ADD --chown``, BuildKit >= 0.23), no whiteout handling.
     ``archive`` must be seekable: it is read twice, first to validate it whole
     so a corrupt archive never leaves a half-populated destination.
 
@@ -112,7 +114,7 @@ def extract_archive_into(archive: BinaryIO, root: Root, dest_rel: str, *,
         _validate(archive, limits)
         archive.seek(start)
         with root.subroot(dest_rel) as sub:
-            return _extract_root(archive, sub, NONE, limits)
+            return _extract_root(archive, sub, NONE, limits, owner)
     except ArchiveError as exc:
         raise ArchiveError(f"extracting {name}: {exc.message}", hint=exc.hint) from exc
     except OSError as exc:
@@ -160,12 +162,14 @@ def _validate(stream: BinaryIO, limits: Limits) -> None:
 
 
 def _extract_root(stream: BinaryIO, root: Root, whiteout_format: str,
-                  limits: Limits) -> ApplyStats:
+                  limits: Limits, owner: tuple[int, int] | None = None) -> ApplyStats:
     writer = EntryWriter(root, whiteout_format == REMOVE)
     stats = ApplyStats()
 
     def one(tf: tarfile.TarFile, member: tarfile.TarInfo, guard: _Guard) -> None:
         writer.tick = guard.tick
+        if owner is not None:
+            member.uid, member.gid = owner
         _apply_member(tf, member, writer, whiteout_format, stats)
 
     _for_each(stream, limits, one)

@@ -83,12 +83,17 @@ def test_archive_and_file_together(roots: tuple) -> None:
     assert sorted(os.listdir(rootfs / "both")) == ["dir", "note", "top.txt"]
 
 
-def test_archive_with_chown_dest_dir(roots: tuple) -> None:
+@pytest.mark.root
+def test_archive_with_chown_owns_every_entry(roots: tuple) -> None:
+    # BuildKit >= 0.23 (moby/buildkit#5987): --chown applies to the extracted entries too
     ctx, tree, rootfs, droot = roots
     (ctx / "a.tar").write_bytes(tar_bytes())
     opts = CopyOptions(chown=(3, 4))
     add_into(select_sources(tree, ["a.tar"]), "/new/dir", "/", droot, options=opts)
-    assert describe(rootfs)["new/dir"] == "dir 0755 3:4"
+    got = describe(rootfs)
+    assert got["new/dir"] == "dir 0755 3:4"
+    assert got["new/dir/top.txt"] == "file 0640 3:4 top"
+    assert got["new/dir/dir/in.txt"] == "file 0640 3:4 inside"
 
 
 def test_url_download(roots: tuple) -> None:

@@ -4,7 +4,8 @@
   content** (plain, gzip, bzip2 or xz; never by its name) is extracted into
   the destination, which is then always a directory, merging with what is
   there, through :func:`hoist.layer.apply.extract_archive_into` (safe
-  extraction, uid/gid kept from the archive). Anything else (a directory, a
+  extraction; uid/gid kept from the archive, or ``--chown``'s for every
+  entry, as BuildKit does since v0.23 — moby/buildkit#5987). Anything else (a directory, a
   text file named ``x.tar.gz``, gzip of non-tar data, an empty file) is
   copied as COPY would. A recognised but corrupt archive is an error naming
   the source; nothing of it is left in the destination (the extractor's
@@ -237,4 +238,5 @@ def _extract_stream(
         os.close(dest_root.mkdir_all(path, DirSpec(0o755, uid, gid)))
     except OSError as exc:
         raise BuildError(f"extracting {name!r} to {path!r}: {exc.strerror or exc}") from exc
-    extract_archive_into(stream, dest_root, path.lstrip("/") or ".", name=name)
+    extract_archive_into(stream, dest_root, path.lstrip("/") or ".", name=name,
+                         owner=options.chown)
