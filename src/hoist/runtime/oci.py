@@ -101,8 +101,11 @@ class OciRuntime:
 
         A process killed by a signal reports 128 + signal, like a shell.
 
+        The runtime's own errors (e.g. an executable not found) go to the
+        output like the container's and give a non-zero status.
+
         Raises:
-            ContainerError: the runtime failed to create or start the container.
+            ContainerError: the bundle cannot be written or the runtime started.
             ContainerInterrupted: SIGINT/SIGTERM arrived; everything was cleaned up.
         """
         cid = request.container_id or new_container_id()
@@ -111,11 +114,14 @@ class OciRuntime:
             try:
                 config = self._write_bundle(request, bundle, cid)
                 missing = stubs.find_missing(request.rootfs, mount_destinations(config))
+                exited = False
                 try:
                     status = self._run_foreground(request, bundle, cid)
+                    exited = True  # "run" deletes the container itself when it returns
                 finally:
                     with _signals_blocked():
-                        self.kill_and_delete(cid)
+                        if not exited:
+                            self.kill_and_delete(cid)
                         stubs.remove_stubs(request.rootfs, missing)
             finally:
                 with _signals_blocked():
