@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,7 @@ def run_build(
     with Store.open(Path(root) if root is not None else None) as store:
         ctx = _context(store, options, dockerfile, context_dir, sink or NullSink())
         result = Executor(ctx).run()
+    result = replace(result, warnings=(*warnings, *result.warnings))
     if options.iidfile is not None:
         options.iidfile.write_text(result.image_id)
     return result
