@@ -24,7 +24,7 @@ def _events() -> list[ev.Event]:
         ev.ContainerStarted(s2, "3a4b81250301" + "f" * 52),
         ev.StepOutput(s2, "stdout", b"hi\n"),
         ev.ContainerRemoved(s2, "3a4b81250301" + "f" * 52),
-        ev.StepDone(s2, ID2, cached=False, seconds=0.1),
+        ev.StepDone(s2, ID2, cached=False, seconds=0.1, miss_reason="build arg changed: V"),
         ev.StepStarted(s3),
         ev.StepCached(s3, ID2),
         ev.StepDone(s3, ID2, cached=True, seconds=0.0),
@@ -63,7 +63,7 @@ def test_plain_shape() -> None:
     assert "#2 [2/3] RUN echo hi\n" in text
     assert '#3 [3/3] CMD ["sh"]\n#3 CACHED\n' in text
     assert any(line.startswith("#2 ") and line.endswith(" hi") for line in text.splitlines())
-    assert "#2 DONE 0.1s" in text
+    assert "#2 cache miss: build arg changed: V\n#2 DONE 0.1s" in text
 
 
 def test_json_lines_parse() -> None:

@@ -41,8 +41,10 @@ class PlainRenderer(Renderer):
                 self._write(f"#{step.number} CACHED\n\n")
             case ev.StepOutput(step=step, data=data):
                 self._output(step.number, data)
-            case ev.StepDone(step=step, cached=False, seconds=seconds):
+            case ev.StepDone(step=step, cached=False, seconds=seconds, miss_reason=reason):
                 self._flush_partial(step.number)
+                if reason:
+                    self._write(f"#{step.number} cache miss: {reason}\n")
                 self._write(f"#{step.number} DONE {seconds:.1f}s\n\n")
             case ev.StepFailed(step=step, message=message, seconds=seconds):
                 self._flush_partial(step.number)
