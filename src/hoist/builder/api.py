@@ -62,6 +62,11 @@ def run_build(
     from hoist.builder.executor import Executor
     from hoist.store import Store
 
+    if not options.remove_containers:
+        raise UserInputError(
+            "hoist build --rm=false: keeping intermediate containers is not supported yet",
+            hint="hoist always removes them; --force-rm is what it does anyway",
+        )
     context_dir = _context_dir(options)
     dockerfile = _load_dockerfile(options, context_dir)
     warnings = _checks(dockerfile, options, sink or NullSink())
