@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from hoist.errors import UserInputError
+
 DEFAULT_SHELL = ("/bin/sh", "-c")
 PROXY_ARGS = frozenset({
     "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy",
@@ -101,16 +103,45 @@ class StageState:
         return replace(self, **changes)
 
 
-def _seq(value: Any) -> tuple[str, ...] | None:
+def _bad(key: str, want: str) -> UserInputError:
+    return UserInputError(f"reading the base image config: {key} must be {want}")
+
+
+def _seq(c: Mapping[str, Any], key: str) -> tuple[str, ...] | None:
+    value = c.get(key)
     if value is None:
         return None
-    return tuple(str(item) for item in value)
+    if not isinstance(value, list | tuple) or not all(isinstance(i, str) for i in value):
+        raise _bad(key, "a list of strings")
+    return tuple(value)
+
+
+def _text(c: Mapping[str, Any], key: str) -> str:
+    value = c.get(key)
+    if value is not None and not isinstance(value, str):
+        raise _bad(key, "a string")
+    return value or ""
+
+
+def _keys(c: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    value = c.get(key) or {}
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        raise _bad(key, "an object")
+    return tuple(sorted(value))
+
+
+def _labels(c: Mapping[str, Any]) -> Pairs:
+    value = c.get("Labels") or {}
+    if not isinstance(value, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise _bad("Labels", "an object of strings")
+    return tuple(sorted(value.items()))
 
 
 def _env_pairs(items: Sequence[str] | None) -> Pairs:
     pairs: Pairs = ()
     for item in items or ():
-        key, _, value = str(item).partition("=")
+        key, _, value = item.partition("=")
         pairs = set_pair(pairs, key, value)
     return pairs
 
@@ -123,16 +154,19 @@ def state_from_config(config: Mapping[str, Any] | None, scope: Scope) -> StageSt
     or empty for ``FROM scratch``. OnBuild triggers are not carried: the
     engine runs them (see :func:`hoist.plan.onbuild_triggers`) and the child
     starts with none.
+
+    Raises:
+        UserInputError: a field of the wrong JSON type (the config is image input).
     """
     c = dict(config or {})
+    healthcheck = c.get("Healthcheck")
+    if healthcheck is not None and not isinstance(healthcheck, Mapping):
+        raise _bad("Healthcheck", "an object")
     return StageState(
-        scope=scope, env=_env_pairs(c.get("Env")), shell=_seq(c.get("Shell")) or DEFAULT_SHELL,
-        workdir=str(c.get("WorkingDir") or ""), user=str(c.get("User") or ""),
-        cmd=_seq(c.get("Cmd")), entrypoint=_seq(c.get("Entrypoint")),
-        labels=tuple(sorted((str(k), str(v)) for k, v in (c.get("Labels") or {}).items())),
-        exposed_ports=tuple(sorted(c.get("ExposedPorts") or {})),
-        volumes=tuple(sorted(c.get("Volumes") or {})), stop_signal=str(c.get("StopSignal") or ""),
-        healthcheck=c.get("Healthcheck"),
+        scope=scope, env=_env_pairs(_seq(c, "Env")), shell=_seq(c, "Shell") or DEFAULT_SHELL,
+        workdir=_text(c, "WorkingDir"), user=_text(c, "User"), cmd=_seq(c, "Cmd"),
+        entrypoint=_seq(c, "Entrypoint"), labels=_labels(c), exposed_ports=_keys(c, "ExposedPorts"),
+        volumes=_keys(c, "Volumes"), stop_signal=_text(c, "StopSignal"), healthcheck=healthcheck,
     )
 
 

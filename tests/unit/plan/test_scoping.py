@@ -150,3 +150,15 @@ def test_expansion_error_is_located() -> None:
         run_stage("FROM b\nENV A=\"${B:?B must be set}\"\n")
     assert info.value.line == 2 and "B must be set" in info.value.message
     assert info.value.code == "expansion-error"
+
+
+@pytest.mark.parametrize("config", [
+    {"Env": "PATH=/bin"}, {"Env": [1]}, {"Cmd": "sh"}, {"Labels": ["a"]}, {"Labels": {"a": 1}},
+    {"ExposedPorts": 80}, {"WorkingDir": 7}, {"Healthcheck": "NONE"},
+])
+def test_malformed_base_config_is_a_user_error(config: dict[str, object]) -> None:
+    from hoist.errors import UserInputError
+    from hoist.plan import Scope, state_from_config
+
+    with pytest.raises(UserInputError, match="base image config"):
+        state_from_config(config, Scope())
