@@ -23,6 +23,13 @@ from hoist.dockerfile.lint.registry import LintWarning
 
 # Characters that make a shell-form command more than a list of plain words.
 _SHELL_SPECIAL = set("$`\\|&;<>()*?[]{}~'\"#=!\n\t")
+# Words that only a shell can run: no program of that name to exec.
+_SHELL_BUILTINS = frozenset({
+    "exec", "cd", "export", "set", "unset", "source", ".", "exit", "eval", "trap", "ulimit",
+    "umask", "wait", "alias", "shift", "readonly", "return", "break", "continue", "if", "then",
+    "else", "fi", "for", "while", "until", "do", "done", "case", "esac", "function", "local",
+    "declare", "typeset",
+})
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +157,10 @@ def _json_args(lines: _Lines, _view: FileView, instr: Instr, _w: LintWarning) ->
     if match is None or not match.group(2) or _SHELL_SPECIAL & set(match.group(2)):
         return False
     words = match.group(2).split()
+    if words[0] == "exec" and len(words) > 1:
+        words = words[1:]  # `sh -c "exec prog"` is exactly the exec form of prog
+    if words[0] in _SHELL_BUILTINS:
+        return False
     ending = line[len(line.rstrip("\r\n")) :]
     lines.lines[instr.source.start - 1] = f"{match.group(1)}{json.dumps(words)}{ending}"
     return True

@@ -128,6 +128,8 @@ def test_scan_backtick_escape() -> None:
         "ENV A 'quoted value'",
         "ENV A $OTHER",
         "ENTRYPOINT --flag-like",  # fine to leave: starts with -- but is no flag
+        "CMD cd /app",  # a shell builtin has no program to exec
+        "CMD exec",
     ],
 )
 def test_unsafe_rewrites_are_left_alone(line: str) -> None:
@@ -135,6 +137,12 @@ def test_unsafe_rewrites_are_left_alone(line: str) -> None:
     result = fix(text)
     assert line in result.text.splitlines() or result.text == text
     assert result.left
+
+
+def test_exec_prefix_becomes_the_exec_form() -> None:
+    assert fix("FROM alpine\nCMD exec nginx -g off\n").text == (
+        'FROM alpine\nCMD ["nginx", "-g", "off"]\n'
+    )
 
 
 def test_fix_keeps_other_bytes() -> None:
