@@ -1,29 +1,32 @@
 """Dockerfile build checks: BuildKit's lint rules, under their names.
 
-Public API::
+Public API (``dockerfile`` is the text, a :class:`~hoist.dockerfile.syntax.SyntaxTree`
+or a typed :class:`~hoist.dockerfile.Dockerfile`)::
 
-    check(text, *, build_args=None, base_env=None, config=None) -> list[LintWarning]
-        every enabled rule's findings, sorted by line. ``config`` defaults to the
-        file's own ``# check=`` directive. Called by ``hoist lint`` and by the
-        build engine (``hoist build --check``, warnings at build start).
-    lint(text, ...) -> LintReport        findings plus the CheckConfig in force;
-                                          ``report.failed`` is True when the
-                                          directive says ``error=true`` and there
-                                          are findings.
+    check(dockerfile, *, build_args=None, base_env=None, config=None, filename=...)
+        -> list[LintWarning]: every enabled rule's findings, sorted by line.
+    lint(dockerfile, ...) -> LintReport   findings plus the CheckConfig in force;
+                                          ``report.failed`` is True when
+                                          ``error=true`` is in force and there
+                                          are findings (the build then fails
+                                          with "lint violation found for rules").
     fix(text, ...) -> FixResult           the mechanical findings rewritten (see
                                           :mod:`hoist.dockerfile.lint.fix`).
     RULES: dict[str, Rule]                name → rule (description, doc URL, fixable)
     parse_check_options(value) -> CheckConfig
+    render.short / render.detailed        the two ways docker prints a finding
 
-A :class:`LintWarning` renders in BuildKit's short form with ``.short()``:
-``JSONArgsRecommended: JSON arguments recommended for CMD to prevent unintended
-behavior related to OS signals (line 5)``.
+``config`` defaults to the ``BUILDKIT_DOCKERFILE_CHECK`` build arg when given,
+else the file's ``# check=skip=…;error=…`` directive. A :class:`LintWarning`
+renders in BuildKit's short form with ``.short()``: ``JSONArgsRecommended: JSON
+arguments recommended for CMD to prevent unintended behavior related to OS
+signals (line 5)``.
 
 Pure: takes text and values, returns values. ``base_env`` maps a FROM image
 (as written) to its config's environment; for an image not in it, only
-``PATH`` is assumed defined (UndefinedVar). The file is assumed to parse
-(run the parser first to get its diagnostics); :func:`check` on text that
-does not parse still returns findings for what it could read.
+``PATH`` is assumed defined (UndefinedVar). Text is read through
+:mod:`hoist.dockerfile.syntax` when it is installed, so text that does not
+parse raises its :class:`~hoist.errors.DockerfileError`.
 """
 
 from __future__ import annotations
@@ -71,8 +74,8 @@ def _plain(fn: Callable[[FileView], Iterator[LintWarning]]) -> _Check:
     return lambda view, _ctx: fn(view)
 
 
-# Rule → the function that finds it. The order is BuildKit's reporting order
-# only within a line; findings are sorted by line.
+# Rule → the function that finds it. Findings are sorted by line, then by
+# their rule's place here.
 _CHECKS: tuple[tuple[Rule, _Check], ...] = (
     (r.NO_EMPTY_CONTINUATION, _plain(structure.no_empty_continuation)),
     (r.CONSISTENT_INSTRUCTION_CASING, _plain(casing.consistent_instruction_casing)),
