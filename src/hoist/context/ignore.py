@@ -67,6 +67,10 @@ __all__ = [
 ]
 
 _BOM = "\ufeff"
+# Go's unicode.IsSpace (strings.TrimSpace): not Python's set, which adds \x1c-\x1f.
+_GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + (
+    "\u2028\u2029\u202f\u205f\u3000"
+)
 
 
 def clean_path(path: str) -> str:
@@ -110,7 +114,7 @@ def _pattern_lines(text: str) -> Iterable[tuple[int, str]]:
         line = line.removesuffix("\r")  # bufio.ScanLines drops one CR
         if line.startswith("#"):
             continue
-        yield lineno, _normalise(line.strip())
+        yield lineno, _normalise(line.strip(_GO_SPACE))
 
 
 def _normalise(pattern: str) -> str:
@@ -119,7 +123,7 @@ def _normalise(pattern: str) -> str:
         return ""
     exception = pattern.startswith("!")
     if exception:
-        pattern = pattern[1:].strip()
+        pattern = pattern[1:].strip(_GO_SPACE)
     if pattern:
         pattern = clean_path(pattern)
         if len(pattern) > 1 and pattern.startswith("/"):

@@ -82,6 +82,8 @@ MATCHES = [
     ("\n\n  foo  \n", "foo", True),
     ("\ufefffoo", "foo", True),
     ("foo\r\nbar\r\n", "bar", True),
+    ("\u3000foo\xa0", "foo", True),  # Go trims Unicode spaces ...
+    ("\x1cfoo", "\x1cfoo", True),  # ... but not the separators Python's strip() takes
     # exceptions: the last match wins
     ("*.md\n!README.md", "README.md", False),
     ("*.md\n!README.md", "CHANGES.md", True),
