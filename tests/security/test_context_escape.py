@@ -19,6 +19,10 @@ from hoist.context.select import SourceTree, select_sources
 from hoist.errors import ContextError
 from hoist.fs.resolve import HAVE_OPENAT2, Root
 
+# COPY writes files owned by 0:0 (or --chown ids): that needs root.
+pytestmark = pytest.mark.root
+
+
 SECRET = "TOP-SECRET-OUTSIDE-THE-CONTEXT"
 
 

@@ -22,6 +22,9 @@ from hoist.errors import ArchiveError, BuildError
 from hoist.fs import resolve
 from hoist.fs.resolve import HAVE_OPENAT2, Root
 
+# COPY writes files owned by 0:0 (or --chown ids): that needs root.
+pytestmark = pytest.mark.root
+
 
 @pytest.fixture(params=[False, True] if HAVE_OPENAT2 else [False], ids=["manual", "openat2"][:2])
 def env(

@@ -19,6 +19,9 @@ from hoist.fs.resolve import Root
 from tests.unit.builder.httpserver import BODIES, LAST_MODIFIED_EPOCH, serve
 from tests.unit.context.trees import describe, make_tree
 
+# COPY writes files owned by 0:0 (or --chown ids): that needs root.
+pytestmark = pytest.mark.root
+
 
 def tar_bytes(mode: str = "w", members: dict[str, bytes] | None = None) -> bytes:
     buf = io.BytesIO()
