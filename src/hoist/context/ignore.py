@@ -67,6 +67,7 @@ __all__ = [
 ]
 
 _BOM = "\ufeff"
+_MAX_LINE = 64 * 1024  # bufio.MaxScanTokenSize
 # Go's unicode.IsSpace (strings.TrimSpace): not Python's set, which adds \x1c-\x1f.
 _GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + (
     "\u2028\u2029\u202f\u205f\u3000"
@@ -103,14 +104,24 @@ def parse_ignore(text: str, *, filename: str = ".dockerignore") -> IgnoreMatcher
         ContextError: a pattern is not valid (``filename``, line and pattern
             are in the message).
     """
-    patterns = [_compile(raw, lineno, filename) for lineno, raw in _pattern_lines(text) if raw]
+    lines = _pattern_lines(text, filename)
+    patterns = [_compile(raw, lineno, filename) for lineno, raw in lines if raw]
     return IgnoreMatcher(patterns, source=filename)
 
 
-def _pattern_lines(text: str) -> Iterable[tuple[int, str]]:
-    """Yield ``(line number, normalised pattern)`` per non-comment line."""
+def _pattern_lines(text: str, filename: str) -> Iterable[tuple[int, str]]:
+    """Yield ``(line number, normalised pattern)`` per non-comment line.
+
+    Raises:
+        ContextError: a line of 64 KiB or more (Go's bufio.Scanner refuses it).
+    """
     text = text.removeprefix(_BOM)
     for lineno, line in enumerate(text.split("\n"), start=1):
+        if len(line) * 4 >= _MAX_LINE and len(line.encode("utf-8", "surrogateescape")) >= _MAX_LINE:
+            raise ContextError(
+                f"reading {filename}: line {lineno}: line too long (64 KiB or more)",
+                hint="split the pattern list over several lines",
+            )
         line = line.removesuffix("\r")  # bufio.ScanLines drops one CR
         if line.startswith("#"):
             continue

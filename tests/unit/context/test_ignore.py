@@ -144,6 +144,12 @@ def test_kinds_follow_patternmatcher() -> None:
     }
 
 
+def test_line_of_64k_is_refused_like_go_scanner() -> None:
+    parse_ignore("a" * (64 * 1024 - 1))
+    with pytest.raises(ContextError, match="line 2: line too long"):
+        parse_ignore("ok\n" + "\u00e9" * (32 * 1024))  # 64 KiB of UTF-8
+
+
 def test_pattern_records_line_and_exception() -> None:
     (first, second) = parse_ignore("# c\n\n/a/\n!./b").patterns
     assert (first.text, first.exception, first.line) == ("a", False, 3)
