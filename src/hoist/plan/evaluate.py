@@ -232,8 +232,9 @@ def command_config(instr: ins.Command, shell: tuple[str, ...]) -> tuple[str, ...
 def heredoc_script(instr: ins.Run) -> Heredoc | None:
     """The heredoc a RUN executes as a file (``RUN <<EOF`` whose body starts with ``#!``).
 
-    BuildKit mounts such a body at ``/dev/pipes/<name>`` (mode 0755) and runs
-    it directly; the engine must do the same when this returns a heredoc.
+    BuildKit mounts such a body read-only at ``/dev/pipes/<name>`` (mode
+    0755) and runs ``[*shell, "/dev/pipes/<name>"]``; the engine must provide
+    that file when this returns a heredoc.
     """
     docs = instr.heredocs
     if instr.json_form or len(docs) != 1 or not _is_only_marker(instr, docs[0]):
@@ -261,9 +262,7 @@ def run_argv(instr: ins.Run, shell: tuple[str, ...]) -> tuple[str, ...]:
     docs = instr.heredocs
     script = heredoc_script(instr)
     if script is not None:
-        return (f"/dev/pipes/{script.name}",)
+        return (*shell, f"/dev/pipes/{script.name}")
     if len(docs) == 1 and _is_only_marker(instr, docs[0]):
         return (*shell, docs[0].content)
-    if docs:
-        text += "\n" + "".join(f"{d.content}{d.name}\n" for d in docs)
-    return (*shell, text)
+    return (*shell, text + "".join(f"\n{d.content}{d.name}" for d in docs))

@@ -20,6 +20,8 @@ PROXY_ARGS = frozenset({
     "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy",
     "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy",
 })
+_PROXY_NAMES = frozenset({"http_proxy", "https_proxy", "ftp_proxy", "no_proxy", "all_proxy"})
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 PLATFORM_ARGS = ("TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT",
                  "BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT")
 
@@ -71,28 +73,37 @@ class StageState:
         return env
 
     def run_env(self) -> Pairs:
-        """The environment a RUN command sees, as docker builds it.
+        """The environment a RUN command sees, as BuildKit builds it.
 
-        ENV first (in config order), then ARGs in scope with a value that
-        ENV does not set, then predefined proxy build args (usable without
-        an ARG line).
+        ENV (config order), then ARGs in scope with a value that ENV does not
+        set, then proxy build args (``http_proxy`` … in any case, usable without
+        an ARG line) as upper- then lower-case names, then the default PATH if
+        nothing set one. A name already set is never overridden.
         """
         out = list(self.env)
         names = {k for k, _ in self.env}
-        for key, value in (*self.args, *self._proxy_args()):
-            if value is not None and key not in names:
+        extra = [*((k, v) for k, v in self.args if v is not None), *self._proxy_env(),
+                 ("PATH", DEFAULT_PATH)]
+        for key, value in extra:
+            if key not in names:
                 out.append((key, value))
                 names.add(key)
         return tuple(out)
 
-    def _proxy_args(self) -> Pairs:
-        return tuple((k, v) for k, v in self.scope.build_args if k in PROXY_ARGS)
+    def _proxy_env(self) -> Pairs:
+        out: list[tuple[str, str]] = []
+        for key, value in self.scope.build_args:
+            if key.lower() in _PROXY_NAMES:
+                out += [(key.upper(), value), (key.lower(), value)]
+        return tuple(out)
 
     def build_args_reaching(self) -> Pairs:
-        """The build args a RUN sees (declared ARGs with values + proxy args): cache key input."""
-        declared = tuple((k, v) for k, v in self.args if v is not None)
-        names = {k for k, _ in declared}
-        return declared + tuple(p for p in self._proxy_args() if p[0] not in names)
+        """The declared ARGs with a value: the build args in a RUN's cache key.
+
+        Undeclared proxy args reach the command but, as in BuildKit, not the
+        cache key (changing a proxy does not invalidate the cache).
+        """
+        return tuple((k, v) for k, v in self.args if v is not None)
 
     def history_args(self) -> Pairs:
         """Declared ARGs with their effective value, for ``RUN |N k=v …`` in history."""
@@ -146,12 +157,18 @@ def _env_pairs(items: Sequence[str] | None) -> Pairs:
     return pairs
 
 
+def _with_path(env: Pairs) -> Pairs:
+    """BuildKit adds the default PATH to a base config that has none."""
+    return env if any(k == "PATH" for k, _ in env) else (*env, ("PATH", DEFAULT_PATH))
+
+
 def state_from_config(config: Mapping[str, Any] | None, scope: Scope) -> StageState:
     """The state at the start of a stage, from its base image's config (docker keys).
 
     ``config`` is the ``config`` object of an image config (``Env``, ``Cmd``,
     ``Entrypoint``, ``Shell``, ``WorkingDir``, ``User``, ``Labels``, …); None
-    or empty for ``FROM scratch``. OnBuild triggers are not carried: the
+    or empty for ``FROM scratch``. A config without PATH gets BuildKit's
+    default PATH (it lands in the image config too). OnBuild triggers are not carried: the
     engine runs them (see :func:`hoist.plan.onbuild_triggers`) and the child
     starts with none.
 
@@ -163,7 +180,8 @@ def state_from_config(config: Mapping[str, Any] | None, scope: Scope) -> StageSt
     if healthcheck is not None and not isinstance(healthcheck, Mapping):
         raise _bad("Healthcheck", "an object")
     return StageState(
-        scope=scope, env=_env_pairs(_seq(c, "Env")), shell=_seq(c, "Shell") or DEFAULT_SHELL,
+        scope=scope, env=_with_path(_env_pairs(_seq(c, "Env"))),
+        shell=_seq(c, "Shell") or DEFAULT_SHELL,
         workdir=_text(c, "WorkingDir"), user=_text(c, "User"), cmd=_seq(c, "Cmd"),
         entrypoint=_seq(c, "Entrypoint"), labels=_labels(c), exposed_ports=_keys(c, "ExposedPorts"),
         volumes=_keys(c, "Volumes"), stop_signal=_text(c, "StopSignal"), healthcheck=healthcheck,

@@ -87,7 +87,11 @@ def test_run_heredoc_argv() -> None:
     assert run_argv(single, before.shell) == ("/bin/sh", "-c", "echo a\n")
     inline = steps[1][0]
     assert isinstance(inline, Run)
-    assert run_argv(inline, SH) == ("/bin/sh", "-c", "cat <<A > /f\nx\nA\n")
+    assert run_argv(inline, SH) == ("/bin/sh", "-c", "cat <<A > /f\nx\nA")
+    _, steps = run_stage("FROM b\nRUN cat <<A <<-B\na\nA\n\tb\n\tB\n")
+    two = steps[0][0]
+    assert isinstance(two, Run)
+    assert run_argv(two, SH) == ("/bin/sh", "-c", "cat <<A <<-B\na\nA\nb\nB")
 
 
 def test_shebang_heredoc_runs_as_a_file() -> None:
@@ -96,7 +100,7 @@ def test_shebang_heredoc_runs_as_a_file() -> None:
     assert isinstance(run, Run)
     script = heredoc_script(run)
     assert script is not None and script.content.startswith("#!/usr/bin/env python3\n")
-    assert run_argv(run, SH) == ("/dev/pipes/PY",)
+    assert run_argv(run, SH) == ("/bin/sh", "-c", "/dev/pipes/PY")
 
 
 def test_created_by_strings() -> None:

@@ -56,12 +56,23 @@ def test_proxy_args_reach_run_without_declaration_but_not_history() -> None:
     _, steps = run_stage("FROM b\nRUN curl x\nARG HTTP_PROXY\nRUN curl y\n",
                          {"HTTP_PROXY": "http://p:3128", "UNUSED": "1"})
     run1, before1, after1 = steps[0]
-    assert dict(before1.run_env())["HTTP_PROXY"] == "http://p:3128"
-    assert before1.build_args_reaching() == (("HTTP_PROXY", "http://p:3128"),)
+    env = dict(before1.run_env())
+    assert env["HTTP_PROXY"] == env["http_proxy"] == "http://p:3128"
+    assert "UNUSED" not in env
+    assert before1.build_args_reaching() == ()  # proxies stay out of the cache key
     assert created_by(run1, before1, after1) == "RUN /bin/sh -c curl x # buildkit"
     run2, before2, after2 = steps[2]
     assert created_by(run2, before2, after2) == (
         "RUN |1 HTTP_PROXY=http://p:3128 /bin/sh -c curl y # buildkit")
+
+
+def test_proxy_args_in_any_case_and_default_path() -> None:
+    _, steps = run_stage("FROM b\nRUN x\n", {"No_Proxy": "localhost"}, config={"Env": []})
+    state = steps[0][1]
+    env = state.run_env()
+    assert env[:1] == (("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),)
+    assert dict(env)["NO_PROXY"] == dict(env)["no_proxy"] == "localhost"
+    assert "No_Proxy" not in dict(env)
 
 
 def test_proxy_args_are_not_expanded_without_declaration() -> None:
