@@ -93,3 +93,21 @@ def test_unknown_instruction_is_the_parser_diagnostic(tmp_path: Path) -> None:
         _parse([str(tmp_path)])
     assert info.value.code == "unknown-instruction"
     assert info.value.line == 2
+
+
+def test_dockerfile_from_stdin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+    import sys
+
+    fake = io.TextIOWrapper(io.BytesIO(b"FROM alpine\nMAINTAINER me\n"))
+    monkeypatch.setattr(sys, "stdin", fake)
+    assert _parse(["-f", "-", str(tmp_path)]) == 0
+    assert "MaintainerDeprecated" in capsys.readouterr().out
+    fake = io.TextIOWrapper(io.BytesIO(b"FROM alpine\n"))
+    monkeypatch.setattr(sys, "stdin", fake)
+    from hoist.errors import UserInputError
+
+    with pytest.raises(UserInputError, match="--fix needs a Dockerfile on disk"):
+        _parse(["--fix", "-f", "-", str(tmp_path)])

@@ -234,3 +234,46 @@ def test_large_generated_file_lints_in_linear_time() -> None:
     assert len(warnings) == 12001  # casing x4000, legacy ENV x4000, undefined x4000, stage name
     assert len(result.fixed) == 8001
     assert time.perf_counter() - start < 30
+
+
+LINES = st.sampled_from(
+    [
+        "FROM alpine",
+        "from alpine AS Build",
+        "From alpine as b2",
+        "FROM alpine AS ok",
+        "CMD echo hi",
+        "cmd exec app --x",
+        "ENTRYPOINT /bin/app",
+        "CMD a && b",
+        "ENV A b",
+        "env B c d",
+        "ENV C=d",
+        "LABEL k v",
+        "EXPOSE 80/TCP",
+        "expose 53/UDP 1:2",
+        "RUN true \\\n\n  && false",
+        "WORKDIR rel",
+        "MAINTAINER me",
+        "ARG X=1",
+        "copy . .",
+        "# a comment",
+        "",
+        "RUN <<EOF\ncmd echo inside heredoc\nEOF",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(LINES, min_size=1, max_size=10))
+def test_fix_output_parses_is_idempotent_and_touches_only_findings(lines: list[str]) -> None:
+    syntax = pytest.importorskip("hoist.dockerfile.syntax")
+    text = "FROM base\n" + "\n".join(lines) + "\n"
+    result = fix(text)
+    syntax.parse_text(result.text)  # still a Dockerfile
+    assert fix(result.text).text == result.text
+    touched = {line for w in result.fixed for line in range(w.source.start, w.source.end + 1)}
+    before, after = text.splitlines(), result.text.splitlines()
+    if len(before) == len(after):  # no empty continuation removed: compare line by line
+        for number, (old, new) in enumerate(zip(before, after, strict=True), 1):
+            assert old == new or number in touched
