@@ -17,8 +17,9 @@ from tests.unit.context.trees import describe, fingerprint, make_tree
 from hoist.builder.steps.add import AddOptions, add_into, add_url
 from hoist.builder.steps.copy import copy_into
 from hoist.builder.steps.fetch import FetchError, FetchLimits
+from hoist.builder.steps.owner import resolve_chown
 from hoist.context.select import SourceTree, select_sources
-from hoist.errors import ArchiveError, BuildError
+from hoist.errors import ArchiveError, BuildError, UserInputError
 from hoist.fs import resolve
 from hoist.fs.resolve import HAVE_OPENAT2, Root
 
@@ -239,3 +240,19 @@ def test_c1_remote_archive_not_extracted(env: tuple[Path, Path, Path]) -> None:
     with serve() as base:
         rootfs = fetch(env, base + "/a.tar.gz")
     assert os.listdir(rootfs / "dl") == ["a.tar.gz"]
+
+
+def test_chown_names_come_from_the_image_not_the_host(env: tuple[Path, Path, Path]) -> None:
+    _, rootfs, victim = env
+    (victim / "passwd").write_text("evil:x:4242:4242::/:/bin/sh\n")
+    (rootfs / "etc").mkdir()
+    os.symlink(str(victim / "passwd"), rootfs / "etc" / "passwd")  # resolved inside the rootfs
+    with Root(rootfs) as droot:
+        with pytest.raises(UserInputError, match="passwd"):
+            resolve_chown("evil", droot)
+        with pytest.raises(UserInputError, match="no 'root'"):
+            os.unlink(rootfs / "etc" / "passwd")
+            (rootfs / "etc" / "passwd").write_text("app:x:1000:1000::/:/bin/sh\n")
+            resolve_chown("root", droot)  # the host has root; the image does not
+        assert resolve_chown("app:0", droot) == (1000, 0)
+    os.unlink(victim / "passwd")  # leave the victim as the fixture found it
