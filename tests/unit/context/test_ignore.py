@@ -261,7 +261,7 @@ def test_100k_patterns_compile_and_match_fast() -> None:
         assert m.matches(f"dir{i}/file{i}.txt") is (i != 7)
     assert m.matches("gen49999/x.o")
     assert not m.matches("src/main.c")
-    assert time.perf_counter() - start < 20  # quadratic would take hours
+    assert time.perf_counter() - start < 60  # quadratic would take hours; generous for loaded CI
 
 
 def test_many_double_stars_do_not_backtrack_exponentially() -> None:
@@ -269,7 +269,7 @@ def test_many_double_stars_do_not_backtrack_exponentially() -> None:
     path = "/".join(["abcdefgh" * 4] * 30)
     start = time.perf_counter()
     assert not m.matches(path)
-    assert time.perf_counter() - start < 5
+    assert time.perf_counter() - start < 20  # exponential backtracking would never finish
 
 
 # --- finding the file -------------------------------------------------------------------------

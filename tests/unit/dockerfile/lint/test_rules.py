@@ -233,7 +233,7 @@ def test_large_generated_file_lints_in_linear_time() -> None:
     result = fix(text)
     assert len(warnings) == 12001  # casing x4000, legacy ENV x4000, undefined x4000, stage name
     assert len(result.fixed) == 8001
-    assert time.perf_counter() - start < 30
+    assert time.perf_counter() - start < 60  # quadratic would take many minutes
 
 
 LINES = st.sampled_from(
