@@ -103,17 +103,33 @@ def _typed(key: str, value: str) -> object:
 
 
 def _finish(values: dict[str, object], text: str) -> Mount:
+    """Defaults and cross-field rules of BuildKit's ``--mount`` parser."""
     kind = str(values.get("type", "bind"))
     if "from" in values:
         values["from_"] = values.pop("from")
-    if kind == "secret" and not values.get("target") and not values.get("env"):
-        values["target"] = f"/run/secrets/{values.get('id') or values.get('target', '')}"
-    if kind == "ssh" and not values.get("target"):
-        values["target"] = "/run/buildkit/ssh_agent.0"
-    if kind in ("bind", "cache", "tmpfs") and not values.get("target"):
+    if kind in ("bind", "tmpfs") and {"mode", "uid", "gid"} & values.keys():
+        raise FlagError(f"mount {text!r}: mode, uid and gid are only for cache, secret and ssh "
+                        "mounts", "invalid-mount")
+    if kind == "secret":
+        _secret_defaults(values, text)
+    if kind == "ssh":
+        values.setdefault("id", "default")
+        values["target"] = values.get("target") or "/run/buildkit/ssh_agent.0"
+    if not values.get("target") and not (kind == "secret" and values.get("env")):
         raise FlagError(f"mount {text!r}: target is required", "invalid-mount")
-    if kind == "cache" and "readonly" not in values:
-        values["readonly"] = False
-    if kind == "bind" and "readonly" not in values:
-        values["readonly"] = True
+    if values.get("target") == "/":
+        raise FlagError(f"mount {text!r}: cannot mount over /", "invalid-mount")
+    values.setdefault("readonly", kind in ("bind", "secret", "ssh"))
     return Mount(**values)  # type: ignore[arg-type]
+
+
+def _secret_defaults(values: dict[str, object], text: str) -> None:
+    """id from ``id``, ``source`` or the target's base name; target /run/secrets/<id>."""
+    target = str(values.get("target") or "")
+    ident = str(values.get("id") or values.get("source") or target.rstrip("/").rsplit("/", 1)[-1])
+    if not ident:
+        raise FlagError(f"mount {text!r}: a secret needs an id, a source or a target",
+                        "invalid-mount")
+    values["id"] = ident
+    if not target and not values.get("env"):
+        values["target"] = f"/run/secrets/{ident}"

@@ -56,6 +56,9 @@ def evaluate(
 
     try:
         expanded = _expand(instr, expand, env, escape)
+        if isinstance(expanded, ins.Run) and expanded.mounts:
+            expanded = replace(expanded, mounts=tuple(
+                _mount_target(m, state.workdir) for m in expanded.mounts))
         return expanded, _apply(expanded, state)
     except ValueError as exc:
         err = DockerfileError(str(exc), code="invalid-value")
@@ -100,6 +103,16 @@ def _expand_mount(mount: Mount, x: Expander) -> Mount:
     changes: dict[str, Any] = {f.name: x(getattr(mount, f.name)) for f in fields(mount)
                if isinstance(getattr(mount, f.name), str) and f.name not in ("text", "type")}
     return replace(mount, **changes)
+
+
+def _mount_target(mount: Mount, workdir: str) -> Mount:
+    """A relative mount target joins the working directory; ``/`` is refused."""
+    if not mount.target:
+        return mount
+    target = resolve_workdir(workdir, mount.target)
+    if target == "/":
+        raise ValueError(f"mount {mount.text!r}: cannot mount over /")
+    return replace(mount, target=target)
 
 
 def _opt(value: str | None, x: Expander) -> str | None:

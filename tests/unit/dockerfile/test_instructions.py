@@ -65,7 +65,11 @@ def test_mount_parsing() -> None:
     assert parse_mount('"type=bind","target=/a,b",rw=true').target == "/a,b"
     secret = parse_mount("type=secret,id=tok,env=TOKEN,required")
     assert (secret.env, secret.required, secret.target) == ("TOKEN", True, "")
-    for bad in ("type=nfs,target=/x", "target=/x,mode=9", "target=/x,sharing=all",
+    assert parse_mount("type=secret,source=npmrc").target == "/run/secrets/npmrc"
+    assert parse_mount("type=secret,target=/etc/token").id == "token"
+    assert parse_mount("type=ssh").id == "default"
+    for bad in ("target=/x,mode=0600", "type=tmpfs,target=/x,uid=1", "target=/",
+                "type=secret", "type=nfs,target=/x", "target=/x,mode=9", "target=/x,sharing=all",
                 "target=/x,ro=maybe", "type=cache", "target=/x,flavour=y", "target"):
         with pytest.raises(FlagError):
             parse_mount(bad)

@@ -173,3 +173,12 @@ def test_malformed_base_config_is_a_user_error(config: dict[str, object]) -> Non
 
     with pytest.raises(UserInputError, match="base image config"):
         state_from_config(config, Scope())
+
+
+def test_relative_mount_target_joins_workdir_and_root_is_refused() -> None:
+    _, steps = run_stage("FROM b\nWORKDIR /src\nRUN --mount=type=cache,target=.cache x\n")
+    run = steps[-1][0]
+    assert isinstance(run, Run) and run.mounts[0].target == "/src/.cache"
+    with pytest.raises(DockerfileError) as info:
+        run_stage("FROM b\nWORKDIR /\nRUN --mount=type=cache,target=. x\n")
+    assert info.value.line == 3
