@@ -231,21 +231,33 @@ def _class_has(token: _Token, ch: str) -> bool:
 
 
 class _Nfa:
-    """Thompson simulation of a token list: O(len(path) x len(tokens)).
+    """Thompson simulation of a token list, with the state sets it meets cached
+    as a lazy DFA: O(len(path) x len(tokens)) at worst, one dict lookup per
+    character once warm.
 
     States are token indices; ``-(k + 1)`` means "inside the ``(.*/)?`` of
     token ``k``", which must still end with a ``/``.
     """
 
-    __slots__ = ("_tokens",)
+    __slots__ = ("_start", "_tokens", "_transitions")
+
+    _MAX_TRANSITIONS = 4096  # a hostile pattern cannot make the cache grow without bound
 
     def __init__(self, tokens: tuple[_Token, ...]) -> None:
         self._tokens = tokens
+        self._start = frozenset(self._closure({0}))
+        self._transitions: dict[tuple[frozenset[int], str], frozenset[int]] = {}
 
     def matches(self, path: str) -> bool:
-        states = self._closure({0})
+        states = self._start
         for ch in path:
-            states = self._closure(self._step(states, ch))
+            nxt = self._transitions.get((states, ch))
+            if nxt is None:
+                nxt = frozenset(self._closure(self._step(states, ch)))
+                if len(self._transitions) >= self._MAX_TRANSITIONS:
+                    self._transitions.clear()
+                self._transitions[(states, ch)] = nxt
+            states = nxt
             if not states:
                 return False
         return len(self._tokens) in states
@@ -260,7 +272,7 @@ class _Nfa:
                 todo.append(k + 1)
         return states
 
-    def _step(self, states: set[int], ch: str) -> set[int]:
+    def _step(self, states: frozenset[int], ch: str) -> set[int]:
         out: set[int] = set()
         for k in states:
             if k < 0:
