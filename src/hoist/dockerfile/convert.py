@@ -214,8 +214,8 @@ def _to_healthcheck(w: _Where, f: Flags) -> ins.Healthcheck:
         raise w.error("HEALTHCHECK CMD requires a command", "missing-argument")
     test = ("CMD", *rest) if w.node.json_form else ("CMD-SHELL", rest[0])
     retries = f.string("retries")
-    if retries is not None and (not _SMALL_INT.fullmatch(retries) or int(retries) < 1):
-        raise w.error(f"invalid --retries value {retries!r}: want a positive integer",
+    if retries is not None and not _SMALL_INT.fullmatch(retries):
+        raise w.error(f"invalid --retries value {retries!r}: want a non-negative integer",
                       "invalid-healthcheck")
     return ins.Healthcheck(test=test, retries=None if retries is None else int(retries),
                            **_healthcheck_durations(w, f), **_base(w.node, f))  # type: ignore[arg-type]
