@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from hoist.cli.imagefmt import human_size
+from hoist.errors import StoreError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -32,8 +34,20 @@ def _prune(args: argparse.Namespace) -> int:
 
 
 def _fsck(args: argparse.Namespace) -> int:
-    from hoist.store.store import Store
+    from hoist.store.db import DatabaseDamaged, set_aside
+    from hoist.store.store import Store, default_root
 
+    try:
+        Store.open(args.root).close()
+    except DatabaseDamaged:
+        if not args.repair:
+            raise
+        root = Path(args.root) if args.root else default_root()
+        try:
+            backup = set_aside(root / "hoist.db")
+        except OSError as exc:
+            raise StoreError(f"moving the damaged database aside: {exc}") from exc
+        print(f"repaired: damaged database moved to {backup}; rebuilding from index.json")
     with Store.open(args.root) as store:
         problems = store.fsck(repair=args.repair)
         remaining = store.fsck() if args.repair and problems else problems

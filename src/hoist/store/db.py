@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,13 @@ from typing import Any
 from hoist.errors import StoreError
 
 SCHEMA_VERSION = 1
+
+
+class DatabaseDamaged(StoreError):
+    """The metadata database cannot be read; ``hoist fsck --repair`` rebuilds it."""
+
+    code = "store-database-damaged"
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS images (
     id TEXT PRIMARY KEY,
@@ -100,11 +108,14 @@ class Database:
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA foreign_keys=OFF")
             self._migrate()
-        except sqlite3.Error as exc:
-            raise StoreError(
+        except sqlite3.DatabaseError as exc:
+            raise DatabaseDamaged(
                 f"opening store database {path}: {exc}",
-                hint="the database is damaged; run 'hoist fsck' to see what is affected",
+                hint="run 'hoist fsck --repair' to rebuild it from index.json "
+                "(the damaged file is kept beside it)",
             ) from exc
+        except sqlite3.Error as exc:
+            raise StoreError(f"opening store database {path}: {exc}") from exc
 
     def _migrate(self) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
@@ -152,6 +163,20 @@ class Database:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def set_aside(path: Path) -> Path:
+    """Move a damaged database (and its WAL files) aside; return the new name.
+
+    Raises:
+        OSError: the files cannot be renamed.
+    """
+    backup = path.with_name(f"{path.name}.damaged-{int(time.time())}")
+    for suffix in ("-wal", "-shm", ""):
+        source = path.with_name(path.name + suffix)
+        if source.exists():
+            source.rename(backup.with_name(backup.name + suffix))
+    return backup
 
 
 class _Tx:

@@ -71,8 +71,8 @@ class Store:
         path = Path(root) if root is not None else default_root()
         try:
             path.mkdir(mode=0o700, parents=True, exist_ok=True)
-            for sub in ("blobs/sha256", "ingest", "layers", "locks"):
-                (path / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
+            for sub in ("blobs", "blobs/sha256", "ingest", "layers", "locks"):
+                (path / sub).mkdir(mode=0o700, exist_ok=True)
             layout.ensure_layout(path)
         except OSError as exc:
             raise StoreError(f"opening store {path}: {exc.strerror or exc}") from exc
