@@ -23,6 +23,7 @@ from hoist.testing.compat import (
     diff_snapshots,
     dumps_snapshot,
     format_report,
+    history_keyword,
     list_cases,
     load_case,
     load_snapshot,
@@ -68,12 +69,14 @@ def _layers() -> list[bytes]:
     lower = _tar(
         [
             (_member("d", tarfile.DIRTYPE, 0o755), None),
-            (_member("d/a"), b"alpha"),
+            (_member("d/a", mtime=1_700_000_000), b"alpha"),
             (_member("d/sub", tarfile.DIRTYPE, 0o700), None),
             (_member("d/sub/x"), b"x"),
             (_member("opq", tarfile.DIRTYPE, 0o755), None),
             (_member("opq/old"), b"old"),
             (_member("gone"), b"gone"),
+            (_member("clock", mtime=1_700_000_123), b"build time"),
+            (_member("dated-dir", tarfile.DIRTYPE, 0o755, mtime=1_700_000_000), None),
             (_member("becomes-file", tarfile.DIRTYPE, 0o755), None),
             (_member("becomes-file/child"), b"c"),
             (_member("suid", mode=0o4755, uid=5, gid=6), b"s"),
@@ -125,6 +128,9 @@ def test_layers_merge_with_whiteouts_links_and_modes(tmp_path: Path) -> None:
     assert files["/sticky"].mode == 0o1777
     assert files["/h1"].hardlink == files["/h2"].hardlink == "/h1"
     assert files["/h2"].size == 6 and files["/d/a"].hardlink is None
+    # mtimes only where the input defines them, and never for directories
+    assert files["/d/a"].mtime == 1_700_000_000
+    assert files["/clock"].mtime is None and files["/dated-dir"].mtime is None
     assert snap.layers == 2
     assert snap.config["WorkingDir"] == "/w" and snap.config["Entrypoint"] is None
     assert [h.empty_layer for h in snap.history] == [False, True, False]
@@ -251,3 +257,31 @@ def test_recorded_fixtures_are_complete() -> None:
         snap = load_snapshot(case.expected)
         assert snap.layers == sum(not h.empty_layer for h in snap.history), case.name
         assert snap.files["/bin/busybox"].type == "file", case.name
+
+
+@pytest.mark.parametrize(
+    ("created_by", "keyword"),
+    [
+        ("RUN /bin/sh -c echo hi # buildkit", "RUN"),
+        ("RUN |2 A=1 B=2 /bin/sh -c echo # buildkit", "RUN"),
+        ("/bin/sh -c echo hi", "RUN"),
+        ("|1 A=b /bin/sh -c echo", "RUN"),
+        ("touch /exec-no-shell", "RUN"),
+        ("/bin/sh -c #(nop)  ENV A=1", "ENV"),
+        ('/bin/sh -c #(nop)  CMD ["/bin/sh"]', "CMD"),
+        ("/bin/sh -c #(nop) COPY file:abc in /x ", "COPY"),
+        ("COPY a /b # buildkit", "COPY"),
+        ("HEALTHCHECK &{[NONE]}", "HEALTHCHECK"),
+        ("", "RUN"),
+    ],
+)
+def test_history_keyword_reads_both_builders(created_by: str, keyword: str) -> None:
+    assert history_keyword(created_by) == keyword
+
+
+def test_empty_config_values_compare_equal_to_absent() -> None:
+    base = ImageSnapshot({"User": None, "Cmd": None, "Labels": None}, (), 0, {})
+    empty = ImageSnapshot({"User": "", "Cmd": [], "Labels": {}}, (), 0, {})
+    assert diff_snapshots(base, empty) == []
+    set_user = ImageSnapshot({"User": "0"}, (), 0, {})
+    assert diff_snapshots(base, set_user) == ['config.User: expected null, got "0"']

@@ -15,12 +15,15 @@ from hoist.testing.compat.snapshot import CONFIG_FIELDS, FileEntry, HistoryItem,
 class Allowance:
     """Deliberate differences: what a comparison must not report.
 
-    ``fields`` names top-level parts (``history``, ``layers``) or config fields
-    (``config.ArgsEscaped``); ``history.created_by`` compares history entries
-    by instruction keyword and ``empty_layer`` only (BuildKit and the classic
-    builder word ``created_by`` differently); ``paths`` are ``fnmatch`` globs of files whose
-    differences (missing, extra or changed) are allowed; ``file_fields`` are
-    FileEntry attributes never compared (``hardlink``, ``uid`` …).
+    Config fields are always compared with absent, ``null``, ``""``, ``[]``
+    and ``{}`` taken as equal (the classic builder writes ``"User": ""`` where
+    BuildKit leaves the field out). ``fields`` names top-level parts
+    (``history``, ``layers``) or config fields (``config.ArgsEscaped``);
+    ``history.created_by`` compares history entries by instruction keyword and
+    ``empty_layer`` only (BuildKit and the classic builder word ``created_by``
+    differently); ``paths`` are ``fnmatch`` globs of files whose differences
+    (missing, extra or changed) are allowed; ``file_fields`` are FileEntry
+    attributes never compared (``hardlink``, ``uid`` …).
     """
 
     fields: frozenset[str] = frozenset()
@@ -47,7 +50,7 @@ class Allowance:
         return any(fnmatch.fnmatchcase(path, pattern) for pattern in self.paths)
 
 
-_ENTRY_FIELDS = ("type", "mode", "uid", "gid", "size", "sha256", "target", "hardlink")
+_ENTRY_FIELDS = ("type", "mode", "uid", "gid", "size", "sha256", "target", "hardlink", "mtime")
 
 
 def diff_snapshots(
@@ -58,7 +61,7 @@ def diff_snapshots(
     out: list[str] = []
     for name in CONFIG_FIELDS:
         want, got = expected.config.get(name), actual.config.get(name)
-        if want != got and f"config.{name}" not in allow.fields:
+        if _unset(want) != _unset(got) and f"config.{name}" not in allow.fields:
             out.append(f"config.{name}: expected {json.dumps(want)}, got {json.dumps(got)}")
     if "history" not in allow.fields:
         loose = "history.created_by" in allow.fields
@@ -67,6 +70,11 @@ def diff_snapshots(
         out.append(f"layers: expected {expected.layers}, got {actual.layers}")
     out.extend(_diff_files(expected.files, actual.files, allow))
     return out
+
+
+def _unset(value: Any) -> Any:
+    """Absent, null, "", [] and {} all mean "not set" to a runtime: compare them as one."""
+    return None if value in (None, "", [], {}) else value
 
 
 def _diff_history(
@@ -81,19 +89,42 @@ def _diff_history(
     return out
 
 
+INSTRUCTIONS = frozenset(
+    [
+        "FROM",
+        "RUN",
+        "CMD",
+        "LABEL",
+        "MAINTAINER",
+        "EXPOSE",
+        "ENV",
+        "ADD",
+        "COPY",
+        "ENTRYPOINT",
+        "VOLUME",
+        "USER",
+        "WORKDIR",
+        "ARG",
+        "ONBUILD",
+        "STOPSIGNAL",
+        "HEALTHCHECK",
+        "SHELL",
+    ]
+)
+
+
 def history_keyword(created_by: str) -> str:
     """The Dockerfile instruction a history entry came from, in either builder's wording.
 
     BuildKit writes ``RUN /bin/sh -c x # buildkit`` and ``ENV A=1``; the classic
-    builder ``/bin/sh -c x``, ``|1 A=b /bin/sh -c x`` and ``/bin/sh -c #(nop)  ENV A=1``.
+    builder ``/bin/sh -c #(nop)  ENV A=1`` for metadata and, for RUN, the command
+    alone: ``/bin/sh -c x``, ``|1 A=b /bin/sh -c x`` or, exec form, ``touch /x``.
     """
     text = created_by.strip()
     if "#(nop)" in text:
         text = text.split("#(nop)", 1)[1].strip()
-    elif text.startswith(("/bin/sh -c", "|")):
-        return "RUN"
-    word = text.split(" ", 1)[0] if text else ""
-    return word.upper()
+    word = text.split(" ", 1)[0].upper() if text else ""
+    return word if word in INSTRUCTIONS else "RUN"
 
 
 def _loose(item: HistoryItem | None) -> tuple[str, bool] | None:

@@ -8,8 +8,10 @@ same Dockerfile (the recorded ``tests/compat/cases/*/buildkit.json``).
 The filesystem listing is the result of applying every layer in order, with
 whiteouts and opaque directories honoured; per path it keeps type, mode
 (permission bits plus setuid/setgid/sticky), uid, gid, size, sha256 of the
-content, symlink target and which paths share one inode (hardlinks). Modification
-times are deliberately left out: they depend on when a build ran.
+content, symlink target and which paths share one inode (hardlinks).
+Modification times are kept only for non-directories and only where the input
+defines them (a value in :data:`DEFINED_MTIMES`: the staged context's, or an
+archive's a case made); any other mtime is the build's clock and is left out.
 """
 
 from __future__ import annotations
@@ -53,6 +55,9 @@ _TYPES = {
     tarfile.BLKTYPE: "block",
     tarfile.FIFOTYPE: "fifo",
 }
+#: mtimes set on purpose by test inputs: compat_cases.FIXED_MTIME on every staged
+#: context file, 1_600_000_000 in the archives the add-archives case makes.
+DEFINED_MTIMES = frozenset({1_700_000_000, 1_600_000_000})
 _WHITEOUT = ".wh."
 _OPAQUE = ".wh..wh..opq"
 
@@ -62,7 +67,9 @@ class FileEntry:
     """One path of the merged filesystem. ``mode`` is ``S_IMODE`` (incl. suid/sgid/sticky).
 
     ``hardlink`` names the smallest path of the inode's link group when the
-    inode has more than one path, else None.
+    inode has more than one path, else None. ``mtime`` is set only for
+    non-directories whose mtime is one of :data:`DEFINED_MTIMES` (copied from
+    the input, not the build's clock).
     """
 
     type: str
@@ -73,6 +80,7 @@ class FileEntry:
     sha256: str | None = None
     target: str | None = None
     hardlink: str | None = None
+    mtime: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.type, "mode": f"{self.mode:04o}"}
@@ -83,6 +91,8 @@ class FileEntry:
             out["target"] = self.target
         if self.hardlink is not None:
             out["hardlink"] = self.hardlink
+        if self.mtime is not None:
+            out["mtime"] = self.mtime
         return out
 
     @classmethod
@@ -96,6 +106,7 @@ class FileEntry:
             sha256=data.get("sha256"),
             target=data.get("target"),
             hardlink=data.get("hardlink"),
+            mtime=data.get("mtime"),
         )
 
 
@@ -173,6 +184,7 @@ class _Node:
     size: int = 0
     sha256: str | None = None
     target: str | None = None
+    mtime: int | None = None
 
 
 def _clean(name: str) -> str:
@@ -219,6 +231,11 @@ class _Merger:
                 f"reading layer tar: {member.name}: unsupported type {member.type!r}"
             )
         node = _Node(kind, member.mode & 0o7777, member.uid, member.gid)
+        mtime = int(member.mtime)
+        # a directory's mtime moves whenever something is written into it, and
+        # BuildKit and the classic builder differ there: only non-dirs keep theirs
+        if kind != "dir" and mtime in DEFINED_MTIMES:
+            node.mtime = mtime
         if kind == "symlink":
             node.target = member.linkname
         if kind == "file":
@@ -265,7 +282,15 @@ class _Merger:
 
 def _entry(node: _Node, leader: str | None) -> FileEntry:
     return FileEntry(
-        node.type, node.mode, node.uid, node.gid, node.size, node.sha256, node.target, leader
+        node.type,
+        node.mode,
+        node.uid,
+        node.gid,
+        node.size,
+        node.sha256,
+        node.target,
+        leader,
+        node.mtime,
     )
 
 
