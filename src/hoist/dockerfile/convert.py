@@ -6,7 +6,6 @@ BuildKit's ``instructions`` package does and returns one frozen value.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from hoist.dockerfile.durations import parse_duration
 from hoist.dockerfile.flags import FlagError, Flags, parse_flags
 from hoist.dockerfile.modes import parse_chmod
 from hoist.dockerfile.mounts import parse_mount
+from hoist.dockerfile.suggest import shorten, suggest
 from hoist.dockerfile.syntax import Node, SyntaxTree, parse_bytes, parse_text
 from hoist.errors import DockerfileError
 
@@ -251,9 +251,9 @@ def to_instruction(node: Node, filename: str = "Dockerfile", text: str = "") -> 
 
 def _unknown(where: _Where) -> DockerfileError:
     word = where.node.keyword_text
-    close = difflib.get_close_matches(word.upper(), ins.KEYWORDS, n=1, cutoff=0.6)
-    suffix = f" (did you mean {close[0]}?)" if close else ""
-    return where.error(f"unknown instruction: {word}{suffix}", "unknown-instruction")
+    close = suggest(word, ins.KEYWORDS)
+    suffix = f" (did you mean {close}?)" if close else ""
+    return where.error(f"unknown instruction: {shorten(word)}{suffix}", "unknown-instruction")
 
 
 def build_dockerfile(tree: SyntaxTree) -> ins.Dockerfile:

@@ -8,9 +8,10 @@ reported by :func:`hoist.dockerfile.unsupported_flags`.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from enum import Enum
+
+from hoist.dockerfile.suggest import shorten, suggest
 
 
 class Kind(Enum):
@@ -74,10 +75,9 @@ def _parse_bool(name: str, value: str | None) -> bool:
 
 
 def _unknown(keyword: str, name: str) -> str:
-    known = sorted(FLAG_SPECS.get(keyword, {}))
-    close = difflib.get_close_matches(name.lower(), known, n=1, cutoff=0.6)
-    hint = f" (did you mean --{close[0]}?)" if close else ""
-    return f"unknown flag: --{name} for {keyword.upper()}{hint}"
+    close = suggest(name, FLAG_SPECS.get(keyword, {}))
+    hint = f" (did you mean --{close}?)" if close else ""
+    return f"unknown flag: --{shorten(name)} for {keyword.upper()}{hint}"
 
 
 def parse_flags(keyword: str, raw: tuple[str, ...]) -> Flags:

@@ -146,3 +146,19 @@ def test_render_marks_every_line_of_the_range() -> None:
     assert text.splitlines()[0] == "Dockerfile:2: unknown flag: --bogus for RUN"
     assert " 2 | >>> RUN --bogus \\" in text and " 3 | >>>   x" in text
     assert " 4 |     CMD y" in text and text.endswith("error reference: unknown-flag")
+
+
+def test_suggestions_and_long_words() -> None:
+    from hoist.dockerfile.suggest import edit_distance, suggest
+
+    assert edit_distance("kitten", "sitting") == 3
+    assert suggest("RUNN", ["RUN", "ENV"]) == "RUN"
+    assert suggest("workdri", ["WORKDIR"]) == "WORKDIR"
+    assert suggest("EXPOSED", ["EXPOSE"]) == "EXPOSE"
+    assert suggest("XYZZY", ["RUN"]) is None
+    with pytest.raises(DockerfileError) as info:
+        parse("FROM a\n" + "X" * 1_000_000 + "\n")
+    assert len(info.value.message) < 120
+    with pytest.raises(DockerfileError) as info:
+        parse("FROM a\nCOPY --" + "x" * 1_000_000 + " a b\n")
+    assert len(info.value.message) < 120
