@@ -20,7 +20,7 @@ from typing import BinaryIO
 
 from hoist.errors import BlobNotFound, DigestMismatch
 from hoist.models.digest import Digest
-from hoist.store.blobs import BlobStore, check_content, drain, open_verified
+from hoist.store.blobs import BlobStore, DirBlobStore, check_content, drain, open_verified
 
 Corrupt = Callable[[BlobStore, Digest], None]
 
@@ -81,19 +81,34 @@ class MemoryBlobStore:
 
 
 def check_blob_store(
-    factory: Callable[[], BlobStore], *, corrupt: Corrupt, processes: bool = False
+    factory: Callable[[], BlobStore], *, corrupt: Corrupt | None = None, processes: bool = False
 ) -> None:
     """Run every check on fresh stores from ``factory``; raise AssertionError on a violation.
 
-    ``corrupt(store, digest)`` damages a stored blob in place. With
-    ``processes`` the store must be shared across ``fork`` (it lives on disk).
+    ``corrupt(store, digest)`` damages a stored blob in place (default: knows
+    :class:`DirBlobStore` and :class:`MemoryBlobStore`). With ``processes`` the
+    store must be shared across ``fork`` (it lives on disk).
     """
+    corrupt = corrupt or default_corrupt
     for check in (_round_trip, _idempotent, _rejects_mismatch, _atomic_visibility,
                   _concurrent_threads):  # fmt: skip
         check(factory())
     _verified_read(factory(), corrupt)
     if processes:
         _concurrent_processes(factory())
+
+
+def default_corrupt(store: BlobStore, digest: Digest) -> None:
+    """Flip one byte of a stored blob of a store hoist ships."""
+    if isinstance(store, MemoryBlobStore):
+        store.corrupt(digest)
+        return
+    if not isinstance(store, DirBlobStore):
+        raise TypeError(f"check_blob_store: pass corrupt= for {type(store).__name__}")
+    path = store.path(digest)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
 
 
 def _round_trip(store: BlobStore) -> None:

@@ -41,6 +41,7 @@ def test_directory_store_conforms(tmp_path: Path) -> None:
 
 def test_memory_store_conforms() -> None:
     check_blob_store(MemoryBlobStore, corrupt=_corrupt_memory)
+    check_blob_store(MemoryBlobStore)  # the default corrupter knows the shipped stores
 
 
 def test_conformance_check_catches_a_store_that_does_not_verify() -> None:
