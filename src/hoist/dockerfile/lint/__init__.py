@@ -3,8 +3,10 @@
 Public API (``dockerfile`` is the text, a :class:`~hoist.dockerfile.syntax.SyntaxTree`
 or a typed :class:`~hoist.dockerfile.Dockerfile`)::
 
-    check(dockerfile, *, build_args=None, base_env=None, config=None, filename=...)
-        -> list[LintWarning]: every enabled rule's findings, sorted by line.
+    check(dockerfile, *, build_args=None, base_env=None, config=None, filename=...,
+          build_target=None) -> list[LintWarning]: every enabled rule's findings,
+        sorted by line (``build_target``: only the stages that build needs, as
+        ``docker build`` reports them; None: all, as ``docker build --check``).
     lint(dockerfile, ...) -> LintReport   findings plus the CheckConfig in force;
                                           ``report.failed`` is True when
                                           ``error=true`` is in force and there
@@ -40,6 +42,7 @@ from hoist.dockerfile.lint import registry as r
 from hoist.dockerfile.lint.adapter import view_from_tree
 from hoist.dockerfile.lint.fix import FixResult, apply_fixes
 from hoist.dockerfile.lint.model import FileView
+from hoist.dockerfile.lint.reach import needed_stages, stage_of_line
 from hoist.dockerfile.lint.registry import (
     RULES,
     CheckConfig,
@@ -119,13 +122,17 @@ def lint(
     base_env: Mapping[str, Mapping[str, str]] | None = None,
     config: CheckConfig | None = None,
     filename: str = "Dockerfile",
+    build_target: str | None = None,
 ) -> LintReport:
     """Run every enabled rule on ``dockerfile``: its text, its syntax tree, or the
     typed :class:`~hoist.dockerfile.Dockerfile` (whose ``text`` is read again).
 
     ``config`` defaults to the ``BUILDKIT_DOCKERFILE_CHECK`` build arg when
     given, else the file's ``# check=`` directive. Build args count as defined
-    variables (UndefinedVar).
+    variables (UndefinedVar). ``build_target`` (a stage name, or '' for the
+    last stage) lints as ``docker build`` does: instruction-level findings in
+    stages the target does not need are left out; None lints every stage, as
+    ``docker build --check`` does.
 
     Raises:
         DockerfileError: the text does not parse (the parser's diagnostic), or
@@ -135,7 +142,42 @@ def lint(
     if config is None:
         config = _config(view, build_args or {}, filename)
     ctx = VarContext(dict(build_args or {}), dict(base_env or {}))
-    return LintReport(tuple(_run(view, ctx, config)), config)
+    found = _run(view, ctx, config)
+    if build_target is not None:
+        found = _reachable_only(view, found, build_target)
+    return LintReport(tuple(found), config)
+
+
+# Rules BuildKit runs while dispatching a stage's instructions, so only for
+# the stages a build needs; the others look at the whole file.
+_INSTRUCTION_RULES = frozenset(
+    rule.name
+    for rule in (
+        r.JSON_ARGS_RECOMMENDED,
+        r.MULTIPLE_INSTRUCTIONS_DISALLOWED,
+        r.WORKDIR_RELATIVE_PATH,
+        r.UNDEFINED_VAR,
+        r.LEGACY_KEY_VALUE_FORMAT,
+        r.SECRETS_USED_IN_ARG_OR_ENV,
+        r.EXPOSE_PROTO_CASING,
+        r.EXPOSE_INVALID_FORMAT,
+        r.MAINTAINER_DEPRECATED,
+    )
+)
+
+
+def _reachable_only(view: FileView, found: list[LintWarning], target: str) -> list[LintWarning]:
+    needed = needed_stages(view, target)
+    if needed is None:
+        return found
+
+    def keep(warning: LintWarning) -> bool:
+        if warning.rule.name not in _INSTRUCTION_RULES:
+            return True
+        stage = stage_of_line(view, warning.line)
+        return stage is None or stage in needed
+
+    return [w for w in found if keep(w)]
 
 
 CHECK_BUILD_ARG = "BUILDKIT_DOCKERFILE_CHECK"
@@ -171,10 +213,16 @@ def check(
     base_env: Mapping[str, Mapping[str, str]] | None = None,
     config: CheckConfig | None = None,
     filename: str = "Dockerfile",
+    build_target: str | None = None,
 ) -> list[LintWarning]:
     """Return the findings of every enabled rule, sorted by line (see :func:`lint`)."""
     report = lint(
-        dockerfile, build_args=build_args, base_env=base_env, config=config, filename=filename
+        dockerfile,
+        build_args=build_args,
+        base_env=base_env,
+        config=config,
+        filename=filename,
+        build_target=build_target,
     )
     return list(report.warnings)
 

@@ -277,3 +277,28 @@ def test_fix_output_parses_is_idempotent_and_touches_only_findings(lines: list[s
     if len(before) == len(after):  # no empty continuation removed: compare line by line
         for number, (old, new) in enumerate(zip(before, after, strict=True), 1):
             assert old == new or number in touched
+
+
+def test_build_target_lints_only_the_stages_it_needs() -> None:
+    text = (
+        "FROM alpine AS a\n"  # 1
+        "ENV A b\n"  # 2: needed by c (COPY --from=a)
+        "FROM alpine AS unused\n"  # 3
+        "ENV B c\n"  # 4: nobody needs it
+        "FROM alpine AS m\n"  # 5
+        "ENV C d\n"  # 6: needed through RUN --mount from=m
+        "FROM alpine AS c\n"  # 7
+        "COPY --from=a /x /x\n"
+        "RUN --mount=type=bind,from=m,target=/m true\n"
+        "CMD echo\n"  # 10
+        "from alpine AS Other\n"  # 11: file-level findings are always kept
+        "ENV D e\n"  # 12
+    )
+    every = {w.line for w in check(text)}
+    assert {2, 4, 6, 10, 11, 12} <= every
+    built_c = [(w.line, w.rule.name) for w in check(text, build_target="c")]
+    assert {line for line, _ in built_c} == {2, 6, 10, 11}
+    assert all(rule != "LegacyKeyValueFormat" or line in (2, 6) for line, rule in built_c)
+    last = {w.line for w in check(text, build_target="")}
+    assert 12 in last and 4 not in last and 2 not in last
+    assert {w.line for w in check(text, build_target="nope")} == every  # the build reports it
