@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from hoist.dockerfile.suggest import shorten
+
 _UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000,
           "s": 1_000_000_000, "m": 60_000_000_000, "h": 3_600_000_000_000}
 _PART = re.compile(r"([0-9]*\.?[0-9]*)(ns|us|µs|μs|ms|s|m|h)")
@@ -21,20 +23,21 @@ def parse_duration(text: str, flag: str = "duration") -> int:
     if body == "0":
         return 0
     if body.startswith("-"):
-        raise ValueError(f"--{flag} cannot be negative: {text!r}")
+        raise ValueError(f"--{flag} cannot be negative: {shorten(text)!r}")
     total, pos = Decimal(0), 0
     while pos < len(body):
         match = _PART.match(body, pos)
         if match is None or match.group(1) in ("", "."):
-            raise ValueError(f"invalid --{flag} duration {text!r}: want e.g. 30s, 1m30s, 500ms")
+            raise ValueError(f"invalid --{flag} duration {shorten(text)!r}: "
+                             "want e.g. 30s, 1m30s, 500ms")
         try:
             total += Decimal(match.group(1)) * _UNITS[match.group(2)]
         except InvalidOperation as exc:
-            raise ValueError(f"invalid --{flag} duration {text!r}") from exc
+            raise ValueError(f"invalid --{flag} duration {shorten(text)!r}") from exc
         pos = match.end()
     if not body:
-        raise ValueError(f"invalid --{flag} duration {text!r}")
+        raise ValueError(f"invalid --{flag} duration {shorten(text)!r}")
     value = int(total)
     if 0 < value < MIN_DURATION_NS:
-        raise ValueError(f"--{flag} {text!r} cannot be less than 1ms")
+        raise ValueError(f"--{flag} {shorten(text)!r} cannot be less than 1ms")
     return value

@@ -71,7 +71,8 @@ def _parse_bool(name: str, value: str | None) -> bool:
         return True
     if value.lower() == "false":
         return False
-    raise FlagError(f"expecting boolean value for flag {name}, not: {value}", "invalid-flag")
+    raise FlagError(f"expecting boolean value for flag {name}, not: {shorten(value)}",
+                    "invalid-flag")
 
 
 def _unknown(keyword: str, name: str) -> str:

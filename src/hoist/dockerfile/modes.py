@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from hoist.dockerfile.suggest import shorten
+
 _OCTAL = re.compile(r"[0-7]{1,4}")
 _CLAUSE = re.compile(r"([ugoa]*)([-+=])([rwxXst]*)")
 _WHO = {"u": 0o4700, "g": 0o2070, "o": 0o1007}
@@ -37,7 +39,8 @@ def parse_chmod(text: str) -> Chmod:
     for part in text.split(","):
         match = _CLAUSE.fullmatch(part)
         if match is None or not text:
-            raise ValueError(f"invalid chmod parameter {text!r}: want octal or symbolic mode")
+            raise ValueError(f"invalid chmod parameter {shorten(text)!r}: "
+                             "want octal or symbolic mode")
         clauses.append((match.group(1) or "a", match.group(2), match.group(3)))
     return Chmod(text, clauses=tuple(clauses))
 

@@ -12,6 +12,7 @@ import csv
 from dataclasses import dataclass
 
 from hoist.dockerfile.flags import FlagError
+from hoist.dockerfile.suggest import shorten
 
 MOUNT_TYPES = ("bind", "cache", "tmpfs", "secret", "ssh")
 _ALIASES = {"src": "source", "dst": "target", "destination": "target", "ro": "readonly",
@@ -45,7 +46,7 @@ def _fields(text: str) -> list[tuple[str, str | None]]:
     try:
         row = next(csv.reader([text]), [])
     except csv.Error as exc:
-        raise FlagError(f"parsing --mount={text}: {exc}", "invalid-mount") from exc
+        raise FlagError(f"parsing --mount={shorten(text)}: {exc}", "invalid-mount") from exc
     out: list[tuple[str, str | None]] = []
     for field in row:
         key, sep, value = field.partition("=")
@@ -59,14 +60,14 @@ def _boolean(key: str, value: str | None) -> bool:
         return True
     if value.lower() == "false":
         return False
-    raise FlagError(f"invalid value for {key}: {value}", "invalid-mount")
+    raise FlagError(f"invalid value for {key}: {shorten(value)}", "invalid-mount")
 
 
 def _number(key: str, value: str, base: int = 10) -> int:
     try:
         return int(value, base)
     except ValueError as exc:
-        raise FlagError(f"invalid value for {key}: {value}", "invalid-mount") from exc
+        raise FlagError(f"invalid value for {key}: {shorten(value)}", "invalid-mount") from exc
 
 
 def parse_mount(text: str) -> Mount:
@@ -78,13 +79,15 @@ def parse_mount(text: str) -> Mount:
     values: dict[str, object] = {"text": text}
     for key, value in _fields(text):
         if key not in _KEYS:
-            raise FlagError(f"unexpected key '{key}' in '{text}'", "invalid-mount")
+            raise FlagError(f"unexpected key '{shorten(key)}' in '{shorten(text)}'",
+                            "invalid-mount")
         if key in _BOOL_KEYS:
             flag = _boolean(key, value)
             key, flag = ("readonly", not flag) if key == "readwrite" else (key, flag)
             values[key] = flag
         elif value is None:
-            raise FlagError(f"invalid field '{key}' must be a key=value pair", "invalid-mount")
+            raise FlagError(f"invalid field '{shorten(key)}' must be a key=value pair",
+                            "invalid-mount")
         else:
             values[key] = _typed(key, value)
     return _finish(values, text)
@@ -108,17 +111,17 @@ def _finish(values: dict[str, object], text: str) -> Mount:
     if "from" in values:
         values["from_"] = values.pop("from")
     if kind in ("bind", "tmpfs") and {"mode", "uid", "gid"} & values.keys():
-        raise FlagError(f"mount {text!r}: mode, uid and gid are only for cache, secret and ssh "
-                        "mounts", "invalid-mount")
+        raise FlagError(f"mount {shorten(text)!r}: mode, uid and gid are only for cache, "
+                        "secret and ssh mounts", "invalid-mount")
     if kind == "secret":
         _secret_defaults(values, text)
     if kind == "ssh":
         values.setdefault("id", "default")
         values["target"] = values.get("target") or "/run/buildkit/ssh_agent.0"
     if not values.get("target") and not (kind == "secret" and values.get("env")):
-        raise FlagError(f"mount {text!r}: target is required", "invalid-mount")
+        raise FlagError(f"mount {shorten(text)!r}: target is required", "invalid-mount")
     if values.get("target") == "/":
-        raise FlagError(f"mount {text!r}: cannot mount over /", "invalid-mount")
+        raise FlagError(f"mount {shorten(text)!r}: cannot mount over /", "invalid-mount")
     values.setdefault("readonly", kind in ("bind", "secret", "ssh"))
     return Mount(**values)  # type: ignore[arg-type]
 
@@ -128,7 +131,7 @@ def _secret_defaults(values: dict[str, object], text: str) -> None:
     target = str(values.get("target") or "")
     ident = str(values.get("id") or values.get("source") or target.rstrip("/").rsplit("/", 1)[-1])
     if not ident:
-        raise FlagError(f"mount {text!r}: a secret needs an id, a source or a target",
+        raise FlagError(f"mount {shorten(text)!r}: a secret needs an id, a source or a target",
                         "invalid-mount")
     values["id"] = ident
     if not target and not values.get("env"):
