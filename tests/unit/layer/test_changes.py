@@ -141,3 +141,25 @@ def test_overlay_metacopy_is_refused(tmp_path: Path) -> None:
     os.setxattr(upper / "f", "trusted.overlay.metacopy", b"")
     with pytest.raises(LayerError, match="metacopy"):
         overlay_changes(str(upper), [str(lower)])
+
+
+def test_overlay_diff_walks_only_the_upper_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lower, upper = tmp_path / "lower", tmp_path / "upper"
+    for i in range(200):
+        (lower / f"d{i}").mkdir(parents=True)
+        (lower / f"d{i}" / "f").write_text("x")
+    (upper / "d7").mkdir(parents=True)
+    (upper / "d7" / "new").write_text("n")
+    calls: list[object] = []
+    real = os.scandir
+
+    def counting(arg: object) -> object:
+        calls.append(arg)
+        return real(arg)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(os, "scandir", counting)
+    changes = overlay_changes(str(upper), [str(lower)]).changes
+    assert [c.path for c in changes] == ["d7", "d7/new"]
+    assert len(calls) == 2  # the upper root and d7: the 200 lower dirs are never listed

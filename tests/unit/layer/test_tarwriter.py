@@ -135,3 +135,11 @@ def test_source_date_epoch_from_env(value: str, expected: int | None) -> None:
 def test_bad_source_date_epoch() -> None:
     with pytest.raises(LayerError, match="SOURCE_DATE_EPOCH"):
         source_date_epoch_from_env({"SOURCE_DATE_EPOCH": "-5"})
+
+
+def test_empty_layer_has_dockers_empty_diff_id(tmp_path: Path) -> None:
+    out = io.BytesIO()
+    digest = write_layer(ChangeSet(str(tmp_path), ()), out)
+    assert out.getvalue() == bytes(1024)
+    expected = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
+    assert str(digest.diff_id) == expected
