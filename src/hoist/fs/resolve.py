@@ -293,13 +293,7 @@ class Root:
                 st_mode = os.fstat(fd).st_mode
                 if stat.S_ISLNK(st_mode) and (todo or follow_final):
                     links += 1
-                    target = os.readlink("", dir_fd=fd)
-                    os.close(fd)
-                    if links > MAX_SYMLINKS:
-                        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), _in_root(stack, comp))
-                    if target.startswith("/"):
-                        _close_all(stack)
-                    todo.extendleft(reversed(split_path(target)))
+                    _expand_link(fd, comp, links, stack, todo)
                     continue
                 if not todo:
                     return self._finish(stack, comp, fd, [])
@@ -334,6 +328,22 @@ class Root:
                 missing: list[str]) -> _Walk:
         cur = stack[-1][1] if stack else self.fd
         return _Walk(os.dup(cur), name, fd, [n for n, _ in stack], missing)
+
+
+def _expand_link(fd: int, name: str, links: int, stack: list[tuple[str, int]],
+                 todo: deque[str]) -> None:
+    """Replace the symlink open at ``fd`` by its target's components, chroot-style.
+
+    An absolute target restarts at the root (the stack is emptied); ``..`` in a
+    relative one is handled by the walk, which never pops above the root.
+    """
+    target = os.readlink("", dir_fd=fd)  # the link already opened: no second lookup
+    os.close(fd)
+    if links > MAX_SYMLINKS:
+        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), _in_root(stack, name))
+    if target.startswith("/"):
+        _close_all(stack)
+    todo.extendleft(reversed(split_path(target)))
 
 
 def _apply_dir_spec(dirfd: int, name: str, spec: DirSpec) -> None:
