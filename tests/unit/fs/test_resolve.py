@@ -209,3 +209,42 @@ def test_open_root_itself_with_nofollow(tree: tuple[Root, Path, Path], rel: str)
         assert os.fstat(fd).st_ino == os.stat(rootfs).st_ino
     finally:
         os.close(fd)
+
+
+def test_swapping_and_moving_dirs_during_walks_never_escapes(tree: tuple[Root, Path, Path]) -> None:
+    import threading
+
+    root, rootfs, victim = tree
+    outside = victim.parent / "outside"
+    outside.mkdir()
+    (rootfs / "x" / "y").mkdir(parents=True)
+    stop = threading.Event()
+
+    def attacker() -> None:
+        while not stop.is_set():
+            try:  # move a directory out of the root and back, and swap a dir for a link
+                os.rename(rootfs / "x" / "y", outside / "y")
+                os.rename(outside / "y", rootfs / "x" / "y")
+                os.rename(rootfs / "x", rootfs / "x.real")
+                os.symlink("../victim", rootfs / "x")
+                os.unlink(rootfs / "x")
+                os.rename(rootfs / "x.real", rootfs / "x")
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=attacker)
+    thread.start()
+    try:
+        for i in range(1500):
+            for rel in (f"x/y/../../../../p{i}", f"x/y/q{i}", f"x/r{i}"):
+                try:
+                    os.close(root.open(rel, os.O_WRONLY | os.O_CREAT, 0o600))
+                except OSError:
+                    pass
+    finally:
+        stop.set()
+        thread.join()
+    assert sorted(os.listdir(victim)) == ["hello"]
+    assert all(name == "y" for name in os.listdir(outside))
+    assert not any(n.startswith("p") for n in os.listdir(victim.parent))
+    assert len([n for n in os.listdir(rootfs) if n.startswith("p")]) > 0
