@@ -51,8 +51,14 @@ def majority_is_lower(instrs: tuple[Instr, ...]) -> bool:
     return lower > upper
 
 
+def cased_instrs(view: FileView) -> tuple[Instr, ...]:
+    """The instructions BuildKit compares: each stage's FROM and body (the
+    global ARGs before the first FROM are left out)."""
+    return tuple(i for stage in view.stages for i in (stage.from_, *stage.instrs))
+
+
 def consistent_instruction_casing(view: FileView) -> Iterator[LintWarning]:
-    instrs = view.all_instrs()
+    instrs = cased_instrs(view)
     lower = majority_is_lower(instrs)
     casing = "lowercase" if lower else "uppercase"
     for instr in instrs:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hoist.dockerfile.lint import registry as r
-from hoist.dockerfile.lint.casing import expected_as, majority_is_lower
+from hoist.dockerfile.lint.casing import cased_instrs, expected_as, majority_is_lower
 from hoist.dockerfile.lint.model import FileView, Instr
 from hoist.dockerfile.lint.registry import LintWarning
 
@@ -88,7 +88,7 @@ def apply_fixes(text: str, view: FileView, warnings: list[LintWarning]) -> FixRe
 def _keyword(lines: _Lines, view: FileView, instr: Instr, _w: LintWarning) -> bool:
     word = instr.keyword
     if lines.majority_lower is None:
-        lines.majority_lower = majority_is_lower(view.all_instrs())
+        lines.majority_lower = majority_is_lower(cased_instrs(view))
     wanted = word.lower() if lines.majority_lower else word.upper()
     pattern = rf"^(\s*){re.escape(word)}(?=\s|$)"
     if not lines.sub(instr.source.start, pattern, lambda m: m.group(1) + wanted):
