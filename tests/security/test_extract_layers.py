@@ -490,3 +490,16 @@ def test_d4_in_a_user_namespace_devices_are_skipped(world: Path) -> None:
     assert json.loads(done.stdout) == ["dev/sda"]
     assert not (dest / "dev" / "sda").exists()
     assert stat.S_IMODE((dest / "f").stat().st_mode) == 0o4755
+
+
+def test_add_writes_whiteout_names_literally(world: Path) -> None:
+    rootfs = world / "rootfs"
+    (rootfs / "d").mkdir(parents=True)
+    (rootfs / "d" / "x").write_text("stays")
+    blob = _tar(_reg("d/.wh.x", b""), _reg(".wh..wh..opq", b""), _reg(".wh..", b""))
+    with Root(rootfs) as root:
+        extract_archive_into(io.BytesIO(blob), root, "/")
+    assert (rootfs / "d" / "x").read_text() == "stays"
+    assert (rootfs / "d" / ".wh.x").is_file()
+    assert (rootfs / ".wh..wh..opq").is_file()
+    assert (rootfs / ".wh..").is_file()

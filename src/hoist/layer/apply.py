@@ -151,7 +151,6 @@ def _validate(stream: BinaryIO, limits: Limits) -> None:
 
     def read_all(tf: tarfile.TarFile, member: tarfile.TarInfo, guard: _Guard) -> None:
         clean_name(member.name)
-        parse_whiteout(clean_name(member.name))
         if member.isreg() and member.size:
             reader = tf.extractfile(member)
             assert reader is not None
@@ -180,13 +179,14 @@ def _extract_root(stream: BinaryIO, root: Root, whiteout_format: str,
 def _apply_member(tf: tarfile.TarFile, member: tarfile.TarInfo, writer: EntryWriter,
                   whiteout_format: str, stats: ApplyStats) -> None:
     path = clean_name(member.name)
-    whiteout = parse_whiteout(path)
+    # ADD (format "none") writes .wh.* names literally, as docker's Untar does.
+    whiteout = None if whiteout_format == NONE else parse_whiteout(path)
     try:
-        if whiteout is not None and whiteout_format != NONE:
+        if whiteout is not None and whiteout.meta:
+            return  # aufs bookkeeping (.wh..wh.plnk …): skipped like docker
+        if whiteout is not None:
             stats.whiteouts += 1
             writer.whiteout(whiteout, overlay=whiteout_format == OVERLAY)
-        elif whiteout is not None and whiteout.meta:
-            return  # aufs bookkeeping (.wh..wh.plnk …): skipped like docker
         elif not writer.entry(path, member, tf):
             stats.skipped.append(path)
     except OSError as exc:
