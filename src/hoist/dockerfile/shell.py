@@ -225,10 +225,10 @@ class _Lexer:
         greedy = self.peek() == op
         if greedy:
             self.pos += 1
-        pattern = glob_to_regex(self.word_until("}", keep_escapes=True), self.escape)
+        tokens = glob_tokens(self.word_until("}", keep_escapes=True), self.escape)
         self.close()
-        return trim_prefix(value, pattern, greedy) if op == "#" else trim_suffix(
-            value, pattern, greedy)
+        trim = trim_prefix if op == "#" else trim_suffix
+        return trim(value, tokens, greedy)
 
     def replace(self, value: str) -> str:
         """``${x/p/r}`` first match, ``${x//p/r}`` every match; the ``/r`` part is required."""
@@ -245,8 +245,11 @@ class _Lexer:
         return _compile(pattern).sub(lambda _m: replacement, value, count=0 if every else 1)
 
 
-def glob_to_regex(pattern: str, escape: str = "\\") -> str:
-    """Shell pattern → regex: ``*``, ``?``, ``[...]``, escaped characters literal."""
+STAR = "*"
+
+
+def glob_tokens(pattern: str, escape: str = "\\") -> list[str]:
+    """Shell pattern → regex pieces: :data:`STAR` for ``*``, ``.`` for ``?``, classes, literals."""
     out: list[str] = []
     i = 0
     while i < len(pattern):
@@ -256,7 +259,7 @@ def glob_to_regex(pattern: str, escape: str = "\\") -> str:
             out.append(re.escape(pattern[i]))
             i += 1
         elif ch == "*":
-            out.append(".*")
+            out.append(STAR)
         elif ch == "?":
             out.append(".")
         elif ch == "[" and (end := pattern.find("]", i + 1)) > 0:
@@ -264,7 +267,12 @@ def glob_to_regex(pattern: str, escape: str = "\\") -> str:
             i = end + 1
         else:
             out.append(re.escape(ch))
-    return "".join(out)
+    return out
+
+
+def glob_to_regex(pattern: str, escape: str = "\\") -> str:
+    """Shell pattern → regex: ``*``, ``?``, ``[...]``, escaped characters literal."""
+    return "".join(".*" if t == STAR else t for t in glob_tokens(pattern, escape))
 
 
 def _char_class(body: str) -> str:
@@ -282,24 +290,24 @@ def _compile(pattern: str) -> re.Pattern[str]:
         raise ExpansionError(f"invalid pattern in substitution: {exc}") from exc
 
 
-def trim_prefix(value: str, pattern: str, greedy: bool) -> str:
-    """``${x#p}`` (shortest matching prefix removed) and ``${x##p}`` (longest)."""
-    regex = _compile(pattern)
-    ends = range(len(value), -1, -1) if greedy else range(len(value) + 1)
-    for end in ends:
-        if regex.fullmatch(value, 0, end):
-            return value[end:]
-    return value
+def _anchored(tokens: list[str], greedy: bool) -> re.Pattern[str]:
+    star = ".*" if greedy else ".*?"
+    return _compile("".join(star if t == STAR else t for t in tokens))
 
 
-def trim_suffix(value: str, pattern: str, greedy: bool) -> str:
-    """``${x%p}`` (shortest matching suffix removed) and ``${x%%p}`` (longest)."""
-    regex = _compile(pattern)
-    starts = range(len(value) + 1) if greedy else range(len(value), -1, -1)
-    for start in starts:
-        if regex.fullmatch(value, start):
-            return value[:start]
-    return value
+def trim_prefix(value: str, tokens: list[str], greedy: bool) -> str:
+    """``${x#p}`` (shortest matching prefix removed) and ``${x##p}`` (longest).
+
+    One anchored match: lazy stars find the shortest prefix, greedy the longest.
+    """
+    match = _anchored(tokens, greedy).match(value)
+    return value[match.end():] if match else value
+
+
+def trim_suffix(value: str, tokens: list[str], greedy: bool) -> str:
+    """``${x%p}`` and ``${x%%p}``: a prefix trim of the reversed value and pattern."""
+    match = _anchored(tokens[::-1], greedy).match(value[::-1])
+    return value[: len(value) - match.end()] if match else value
 
 
 def _expand(text: str, env: Mapping[str, str], escape: str, split: bool) -> Expansion:

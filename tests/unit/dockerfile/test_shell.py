@@ -14,6 +14,7 @@ from hoist.dockerfile.shell import (
     expand_heredoc,
     expand_word,
     expand_words,
+    glob_to_regex,
 )
 from tests.unit.dockerfile.golden import GOLDEN
 
@@ -108,3 +109,34 @@ def test_any_word_expands_or_raises_expansion_error(text: str, escape: str) -> N
         except ExpansionError:
             continue
         assert result.unset <= result.referenced
+
+
+def _brute(value: str, pattern: str, op: str) -> str:
+    """Reference trims by trying every prefix/suffix with fnmatch-like full matching."""
+    import re as _re
+
+    regex = _re.compile("(?s:" + glob_to_regex(pattern) + ")")
+    n = len(value)
+    if op in ("#", "##"):
+        ends = range(n, -1, -1) if op == "##" else range(n + 1)
+        return next((value[e:] for e in ends if regex.fullmatch(value[:e])), value)
+    starts = range(n + 1) if op == "%%" else range(n, -1, -1)
+    return next((value[:s] for s in starts if regex.fullmatch(value[s:])), value)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.text("ab", max_size=8), st.text("ab*?", min_size=1, max_size=5),
+       st.sampled_from(["#", "##", "%", "%%"]))
+def test_trims_match_brute_force(value: str, pattern: str, op: str) -> None:
+    got = expand_word("${V" + op + pattern + "}", {"V": value}).value
+    assert got == _brute(value, pattern, op)
+
+
+def test_trim_of_a_long_value_is_fast() -> None:
+    import time
+
+    value = "a" * 200_000
+    start = time.perf_counter()
+    for op in ("#", "##", "%", "%%"):
+        assert expand_word("${V" + op + "*b}", {"V": value}).value == value
+    assert time.perf_counter() - start < 5
