@@ -91,7 +91,10 @@ def _checks(dockerfile: Any, options: BuildOptions, sink: EventSink) -> tuple[st
     from hoist.dockerfile.lint import lint
 
     report = lint(
-        dockerfile.text, build_args=dict(options.build_args), filename=dockerfile.filename
+        dockerfile.text,
+        build_args=dict(options.build_args),
+        filename=dockerfile.filename,
+        build_target=options.target or "",
     )
     for warning in report.warnings:
         sink.emit(BuildWarning(warning.short(), warning.line or None))
