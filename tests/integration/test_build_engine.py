@@ -186,3 +186,17 @@ def test_build_checks_warn_and_can_fail_the_build(root: Path, tmp_path: Path) ->
                    "FROM busybox:local\nCMD echo hi\n"})
     with pytest.raises(DockerfileError, match="JSONArgsRecommended"):
         hoist.build(strict, root=root)
+
+
+def test_run_heredocs(root: Path, tmp_path: Path) -> None:
+    dockerfile = (
+        "FROM busybox:local\n"
+        "RUN <<EOF\necho plain > /plain.txt\nEOF\n"
+        "RUN <<EOF\n#!/bin/sh\necho \"script $0\" > /script.txt\nEOF\n"
+        "COPY <<EOF /copied.txt\nhello $HOME\nEOF\n"
+        "CMD [\"cat\", \"/plain.txt\", \"/script.txt\", \"/copied.txt\"]\n"
+    )
+    ctx = write(tmp_path, {"Dockerfile": dockerfile})
+    hoist.build(ctx, tags=["engine/heredoc:1"], root=root)
+    done = cli(root, "run", "engine/heredoc:1")
+    assert done.stdout == "plain\nscript /dev/pipes/EOF\nhello \n", done.stderr

@@ -10,17 +10,20 @@ carrying the last lines of that output.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from hoist.builder.context import BuildContext
 from hoist.dockerfile import Run
 from hoist.errors import BuildError, UserInputError
 from hoist.fs.resolve import Root
 from hoist.plan import StageState, run_argv
+from hoist.plan.evaluate import heredoc_script
 from hoist.runtime.oci import RunRequest
-from hoist.runtime.spec import ProcessSpec
+from hoist.runtime.spec import BindMount, ProcessSpec
 from hoist.runtime.users import resolve_user
 from hoist.snapshot.base import MutableSnapshot
 
@@ -80,14 +83,16 @@ def run_in(
         tail.extend(data.decode("utf-8", errors="replace").splitlines())
         output(stream, data)
 
-    request = RunRequest(
-        process,
-        snap.rootfs,
-        ctx.store.root / "containers",
-        output=collect,
-        container_id=step.container_id,
-    )
-    status = ctx.runtime.run(request)
+    with tempfile.TemporaryDirectory(dir=ctx.store.root, prefix="run-") as scratch:
+        mounts = _script_mounts(step.instruction, Path(scratch))
+        request = RunRequest(
+            replace(process, mounts=mounts),
+            snap.rootfs,
+            ctx.store.root / "containers",
+            output=collect,
+            container_id=step.container_id,
+        )
+        status = ctx.runtime.run(request)
     if status != 0:
         raise BuildError(
             f"The command '{' '.join(argv)}' returned a non-zero code: {status}",
@@ -95,6 +100,17 @@ def run_in(
             exit_status=status,
             output_tail=tuple(tail),
         )
+
+
+def _script_mounts(instr: Run, scratch: Path) -> tuple[BindMount, ...]:
+    """``RUN <<EOF`` with a ``#!`` body: the body as an executable file at /dev/pipes/NAME."""
+    script = heredoc_script(instr)
+    if script is None:
+        return ()
+    path = scratch / "script"
+    path.write_text(script.content)
+    path.chmod(0o755)
+    return (BindMount(str(path), f"/dev/pipes/{script.name}", readonly=True),)
 
 
 def _ensure_dir(snap: MutableSnapshot, path: str) -> None:
