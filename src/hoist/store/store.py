@@ -104,11 +104,17 @@ class Store:
         from an OCI layout, or a canonical OCI manifest) as blobs. Idempotent.
         Raises:
             BlobNotFound: a layer blob is missing.
-            InvalidImageData: ``manifest`` does not describe ``image``.
+            StoreError: a layer descriptor's size is wrong, or ``manifest`` does
+                not describe ``image``.
         """
         for layer in image.layers:
             if not self.blobs.has(layer.digest):
                 raise BlobNotFound(f"recording image {image.id}: layer {layer.digest} is missing")
+            if self.blobs.size(layer.digest) != layer.size:
+                raise StoreError(
+                    f"recording image {image.id}: layer {layer.digest} has size "
+                    f"{self.blobs.size(layer.digest)}, the descriptor says {layer.size}"
+                )
         self.blobs.put_bytes(image.config_bytes(), expected=image.id)
         data = manifest if manifest is not None else image.manifest().to_json()
         parsed = _check_manifest(data, image)

@@ -294,3 +294,15 @@ def test_fsck_repair_recovers_tags_a_lost_database_forgot(tmp_path: Path) -> Non
         assert store.fsck() == []
         recovered = store.get_image("app:1")
         assert recovered.id == top and recovered.image.config_bytes() == config
+
+
+def test_write_image_checks_layer_sizes(store: Store) -> None:
+    from dataclasses import replace
+
+    from hoist.errors import StoreError
+
+    image = with_layer(store, Image.scratch(), {"a": b"1"}, "ADD a")
+    lying = replace(image, layers=(replace(image.layers[0], size=1),))
+    with pytest.raises(StoreError, match="size"):
+        store.write_image(lying)
+    assert store.list_images() == []
