@@ -81,6 +81,7 @@ class EntryWriter:
         self._created: set[str] = set()
         self._dir_times: list[tuple[str, int]] = []
         self.tick: Callable[[], None] = _no_deadline
+        self._buf = memoryview(bytearray(_CHUNK))  # one buffer for every file
 
     # -- entries -------------------------------------------------------------------------
 
@@ -155,7 +156,7 @@ class EntryWriter:
     def _copy(self, fd: int, member: tarfile.TarInfo, tf: tarfile.TarFile) -> None:
         reader = tf.extractfile(member)
         assert reader is not None  # a regular member always has a reader
-        buf = memoryview(bytearray(_CHUNK))
+        buf = self._buf
         left = member.size
         while left:
             got = reader.readinto(buf[: min(left, _CHUNK)])  # type: ignore[attr-defined]
