@@ -143,3 +143,29 @@ def test_empty_layer_has_dockers_empty_diff_id(tmp_path: Path) -> None:
     assert out.getvalue() == bytes(1024)
     expected = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
     assert str(digest.diff_id) == expected
+
+
+def test_odd_names_round_trip_through_apply(tmp_path: Path) -> None:
+    from hoist.layer.apply import apply_layer
+
+    root = tmp_path / "odd"
+    root.mkdir()
+    names = [b"new\nline", b"latin1-\xe9", "ünïcode".encode(), b"n" * 255, b"sp ace"]
+    for name in names:
+        with open(os.path.join(os.fsencode(root), name), "wb") as f:
+            f.write(name)
+    deep = root / ("d" * 120) / ("e" * 120)
+    deep.mkdir(parents=True)
+    os.symlink("t" * 300, deep / "long-target")
+    first = io.BytesIO()
+    digest = write_tree(str(root), first)
+    first.seek(0)
+    apply_layer(first, str(tmp_path / "out"), whiteout_format="remove")
+    out = os.fsencode(tmp_path / "out")
+    assert sorted(os.listdir(out)) == sorted([*names, b"d" * 120])
+    for name in names:
+        with open(os.path.join(out, name), "rb") as f:
+            assert f.read() == name
+    assert os.readlink(tmp_path / "out" / ("d" * 120) / ("e" * 120) / "long-target") == "t" * 300
+    again = io.BytesIO()
+    assert write_tree(str(tmp_path / "out"), again).diff_id == digest.diff_id
