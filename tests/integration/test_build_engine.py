@@ -200,3 +200,20 @@ def test_run_heredocs(root: Path, tmp_path: Path) -> None:
     hoist.build(ctx, tags=["engine/heredoc:1"], root=root)
     done = cli(root, "run", "engine/heredoc:1")
     assert done.stdout == "plain\nscript /dev/pipes/EOF\nhello \n", done.stderr
+
+
+def test_independent_stages_run_at_the_same_time(root: Path, tmp_path: Path) -> None:
+    stages = "".join(
+        f"FROM busybox:local AS s{i}\nRUN sleep 1 && echo {i} > /out{i}\n" for i in range(3)
+    )
+    final = "FROM busybox:local\n" + "".join(f"COPY --from=s{i} /out{i} /\n" for i in range(3))
+    ctx = write(tmp_path, {"Dockerfile": stages + final})
+    sink = ListSink()
+    result = hoist.build(ctx, root=root, sink=sink, no_cache=True)
+    names = [(type(e).__name__, e.step.number) for e in sink.events if hasattr(e, "step")]
+    runs = [2, 4, 6]  # the RUN step of each stage
+    first_done = min(names.index(("StepDone", n)) for n in runs)
+    assert all(names.index(("StepStarted", n)) < first_done for n in runs), names
+    assert [s.number for s in result.steps] == list(range(1, 11))
+    out = cli(root, "run", result.image_id, "cat", "/out0", "/out1", "/out2")
+    assert out.stdout == "0\n1\n2\n"

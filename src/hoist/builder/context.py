@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +34,8 @@ class BuildContext:
     checksums: ChecksumCache
     source_date_epoch: int | None
     _runtime: OciRuntime | None = field(default=None, repr=False)
+    _active: set[str] = field(default_factory=set, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def runtime(self) -> OciRuntime:
@@ -39,6 +43,24 @@ class BuildContext:
         if self._runtime is None:
             self._runtime = self.runtime_factory()
         return self._runtime
+
+    @contextmanager
+    def container(self, cid: str) -> Iterator[None]:
+        """Mark ``cid`` as running, so that :meth:`kill_containers` can stop it."""
+        with self._lock:
+            self._active.add(cid)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._active.discard(cid)
+
+    def kill_containers(self) -> None:
+        """Kill every running RUN container (a stage failed, or the build was interrupted)."""
+        with self._lock:
+            running = list(self._active)
+        for cid in running:
+            self.runtime.kill_and_delete(cid)
 
     def where(self, line: int) -> str:
         return f"{self.dockerfile.filename}:{line}"

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from hoist.builder import events as ev
 from hoist.builder.context import BuildContext
 from hoist.builder.result import BuildResult, StepResult
+from hoist.builder.schedule import run_stages
 from hoist.builder.stage import Position, StageRunner, image_content_key, step_failed
 from hoist.builder.steps.config import scratch_image
 from hoist.dockerfile import Instruction
@@ -25,6 +26,7 @@ from hoist.models.digest import Digest
 from hoist.models.platform import Platform
 from hoist.models.reference import Reference
 from hoist.plan import BuildPlan, PlannedStage, onbuild_triggers, plan_build, state_from_config
+from hoist.runtime.oci import sigterm_raises
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +61,17 @@ class Executor:
         warnings = self._warn_unused(plan)
         total = sum(1 + len(p.stage.instructions) for p in plan.stages)
         self.ctx.sink.emit(ev.BuildStarted(total, tuple(_stage_label(p) for p in plan.stages)))
-        number = 0
+        starts, number = {}, 0
         for planned in plan.stages:
-            number = self._run_stage(plan, planned, number, total)
+            starts[planned.index] = number
+            number += 1 + len(planned.stage.instructions)
+        with sigterm_raises():
+            run_stages(
+                plan.stages,
+                lambda p: self._run_stage(plan, p, starts[p.index], total),
+                self.ctx.kill_containers,
+            )
+        self.steps.sort(key=lambda step: step.number)
         final = self.results[plan.target]
         image_id = self._finish(final)
         tags = self._tag(image_id)
@@ -77,7 +87,7 @@ class Executor:
         self.ctx.sink.emit(ev.BuildWarning(message))
         return (message,)
 
-    def _run_stage(self, plan: BuildPlan, planned: PlannedStage, number: int, total: int) -> int:
+    def _run_stage(self, plan: BuildPlan, planned: PlannedStage, number: int, total: int) -> None:
         stage = planned.stage
         base = self._base(planned)
         state = state_from_config(base.image.config.config.to_json(), plan.scope)
@@ -96,7 +106,6 @@ class Executor:
             )
             pos = self._step(pos, (instr,), ref, instr)
         self.results[stage.index] = pos
-        return number
 
     def _step(
         self, pos: Position, items: tuple[Instruction, ...], ref: ev.StepRef, instr: Instruction

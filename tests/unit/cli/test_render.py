@@ -80,3 +80,37 @@ def test_quiet_prints_only_the_id() -> None:
 def test_tty_renders_without_a_terminal() -> None:
     text = _render("tty")
     assert "RUN echo hi" in text and "CACHED" in text
+
+
+def test_classic_prints_parallel_stages_in_step_order() -> None:
+    a1 = ev.StepRef(1, 4, "a", 1, 2, "FROM busybox AS a", 1)
+    a2 = ev.StepRef(2, 4, "a", 2, 2, "RUN echo a", 2)
+    b1 = ev.StepRef(3, 4, "b", 1, 2, "FROM busybox AS b", 3)
+    b2 = ev.StepRef(4, 4, "b", 2, 2, "RUN echo b", 4)
+    out = io.StringIO()
+    renderer = make_renderer("classic", out)
+    for event in [
+        ev.StepStarted(b1),
+        ev.StepDone(b1, ID1, cached=False, seconds=0),
+        ev.StepStarted(b2),
+        ev.StepOutput(b2, "stdout", b"b\n"),
+        ev.StepStarted(a1),
+        ev.StepDone(a1, ID1, cached=False, seconds=0),
+        ev.StepStarted(a2),
+        ev.StepOutput(a2, "stdout", b"a\n"),
+        ev.StepDone(b2, ID2, cached=False, seconds=0),
+        ev.StepDone(a2, ID2, cached=False, seconds=0),
+    ]:
+        renderer.emit(event)
+    renderer.close()
+    steps = [
+        line for line in out.getvalue().splitlines() if line.startswith("Step") or len(line) == 1
+    ]
+    assert steps == [
+        "Step 1/4 : FROM busybox AS a",
+        "Step 2/4 : RUN echo a",
+        "a",
+        "Step 3/4 : FROM busybox AS b",
+        "Step 4/4 : RUN echo b",
+        "b",
+    ]

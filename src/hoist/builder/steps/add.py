@@ -238,5 +238,4 @@ def _extract_stream(
         os.close(dest_root.mkdir_all(path, DirSpec(0o755, uid, gid)))
     except OSError as exc:
         raise BuildError(f"extracting {name!r} to {path!r}: {exc.strerror or exc}") from exc
-    extract_archive_into(stream, dest_root, path.lstrip("/") or ".", name=name,
-                         owner=options.chown)
+    extract_archive_into(stream, dest_root, path.lstrip("/") or ".", name=name, owner=options.chown)

@@ -92,7 +92,8 @@ def run_in(
             output=collect,
             container_id=step.container_id,
         )
-        status = ctx.runtime.run(request)
+        with ctx.container(step.container_id):
+            status = ctx.runtime.run(request)
     if status != 0:
         raise BuildError(
             f"The command '{' '.join(argv)}' returned a non-zero code: {status}",

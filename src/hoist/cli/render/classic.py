@@ -21,9 +21,48 @@ def short_id(image_id: str) -> str:
 
 
 class ClassicRenderer(Renderer):
+    """Prints steps in their Dockerfile order, one after the other, as the classic builder.
+
+    Independent stages run at the same time; the events of a step whose turn
+    has not come are held back and printed when it comes, so the output reads
+    as if the steps had run one by one.
+    """
+
     def __init__(self, stream: TextIO) -> None:
         self._out = stream
         self._open_line = False
+        self._next = 1
+        self._held: dict[int, list[ev.Event]] = {}
+
+    def emit(self, event: ev.Event) -> None:
+        step = getattr(event, "step", None)
+        if step is None:
+            if isinstance(event, ev.BuildDone):
+                self.close()
+            self._show(event)
+            return
+        if step.number != self._next:
+            self._held.setdefault(step.number, []).append(event)
+            return
+        self._show(event)
+        if isinstance(event, ev.StepDone | ev.StepFailed):
+            self._advance()
+
+    def _advance(self) -> None:
+        self._next += 1
+        while self._next in self._held:
+            events = self._held.pop(self._next)
+            for event in events:
+                self._show(event)
+            if not any(isinstance(e, ev.StepDone | ev.StepFailed) for e in events):
+                return
+            self._next += 1
+
+    def close(self) -> None:
+        """Print whatever is still held (a failed build stops other stages midway)."""
+        for number in sorted(self._held):
+            for event in self._held.pop(number):
+                self._show(event)
 
     def _line(self, text: str) -> None:
         self._end_partial()
@@ -35,7 +74,7 @@ class ClassicRenderer(Renderer):
             self._out.write("\n")
             self._open_line = False
 
-    def emit(self, event: ev.Event) -> None:
+    def _show(self, event: ev.Event) -> None:
         match event:
             case ev.StepStarted(step=step):
                 self._line(f"Step {step.number}/{step.total} : {step.text}")
