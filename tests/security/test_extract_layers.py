@@ -503,3 +503,16 @@ def test_add_writes_whiteout_names_literally(world: Path) -> None:
     assert (rootfs / "d" / ".wh.x").is_file()
     assert (rootfs / ".wh..wh..opq").is_file()
     assert (rootfs / ".wh..").is_file()
+
+
+def test_add_leaves_the_destination_dir_metadata_alone(world: Path) -> None:
+    rootfs = world / "rootfs"
+    (rootfs / "d").mkdir(parents=True)
+    os.chmod(rootfs / "d", 0o755)
+    blob = _tar(_dir(".", 0o700), _dir("./sub", 0o700), _reg("./sub/f"))
+    with Root(rootfs) as root:
+        extract_archive_into(io.BytesIO(blob), root, "d")
+    assert stat.S_IMODE((rootfs / "d").stat().st_mode) == 0o755
+    assert stat.S_IMODE((rootfs / "d" / "sub").stat().st_mode) == 0o700
+    dest = _apply(world, blob)  # a layer's "./" entry is its root's metadata
+    assert stat.S_IMODE(dest.stat().st_mode) == 0o700

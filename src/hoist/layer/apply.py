@@ -180,8 +180,11 @@ def _extract_root(stream: BinaryIO, root: Root, whiteout_format: str,
 def _apply_member(tf: tarfile.TarFile, member: tarfile.TarInfo, writer: EntryWriter,
                   whiteout_format: str, stats: ApplyStats) -> None:
     path = clean_name(member.name)
-    # ADD (format "none") writes .wh.* names literally, as docker's Untar does.
+    # ADD (format "none") writes .wh.* names literally, as docker's Untar does, and
+    # leaves the destination directory's own metadata alone (docker skips ".").
     whiteout = None if whiteout_format == NONE else parse_whiteout(path)
+    if path == "" and whiteout_format == NONE:
+        return
     try:
         if whiteout is not None and whiteout.meta:
             return  # aufs bookkeeping (.wh..wh.plnk …): skipped like docker
