@@ -516,3 +516,13 @@ def test_add_leaves_the_destination_dir_metadata_alone(world: Path) -> None:
     assert stat.S_IMODE((rootfs / "d" / "sub").stat().st_mode) == 0o700
     dest = _apply(world, blob)  # a layer's "./" entry is its root's metadata
     assert stat.S_IMODE(dest.stat().st_mode) == 0o700
+
+
+def test_b4_hardlink_to_a_symlink_links_the_symlink_itself(world: Path) -> None:
+    victim = str(world / "victim" / "hello")
+    dest = _apply(world, _tar(_sym("evil", victim), _hard("grab", "evil")))
+    grab = os.lstat(dest / "grab")
+    assert stat.S_ISLNK(grab.st_mode)
+    assert grab.st_ino == os.lstat(dest / "evil").st_ino
+    assert grab.st_ino != os.stat(victim).st_ino
+    assert os.stat(victim).st_nlink == 1
