@@ -74,7 +74,8 @@ def run_build(
         return BuildResult("", (), (), 0.0, warnings)
     with Store.open(Path(root) if root is not None else None) as store:
         ctx = _context(store, options, dockerfile, context_dir, sink or NullSink())
-        result = Executor(ctx).run()
+        with store.lease():
+            result = Executor(ctx).run()
     result = replace(result, warnings=(*warnings, *result.warnings))
     if options.iidfile is not None:
         options.iidfile.write_text(result.image_id)

@@ -10,11 +10,6 @@ COPY and ADD always get a layer, empty or not, as BuildKit writes them.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
-
-from hoist.errors import StoreError
 from hoist.image import Descriptor, History, Image, mediatypes
 from hoist.image.mutate import append_history, append_layer
 from hoist.layer.changes import ChangeSet
@@ -51,16 +46,9 @@ def commit_snapshot(
 def _store_layer(
     store: Store, changes: ChangeSet, source_date_epoch: int | None
 ) -> tuple[Descriptor, LayerDigest]:
-    try:
-        fd, tmp = tempfile.mkstemp(dir=store.blobs.ingest_dir, prefix="layer-")
-    except OSError as exc:
-        raise StoreError(f"writing a layer into {store.blobs.ingest_dir}: {exc.strerror}") from exc
-    try:
-        with os.fdopen(fd, "w+b") as out:
-            digest = write_layer(changes, out, source_date_epoch=source_date_epoch)
-            out.seek(0)
-            blob, size = store.blobs.put(out, expected=digest.diff_id, size=digest.size)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-    return Descriptor(mediatypes.OCI_LAYER, blob, size), digest
+    """Write the tar once into the store's ingest dir (hashed as written) and commit it."""
+    with store.blobs.ingest_file() as (out, path):
+        digest = write_layer(changes, out, source_date_epoch=source_date_epoch)
+        out.flush()
+        store.blobs.commit_ingested(path, digest.diff_id, digest.size)
+    return Descriptor(mediatypes.OCI_LAYER, digest.diff_id, digest.size), digest
