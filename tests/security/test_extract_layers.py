@@ -8,6 +8,7 @@ import hashlib
 import io
 import lzma
 import os
+import shutil
 import stat
 import tarfile
 import time
@@ -526,3 +527,18 @@ def test_b4_hardlink_to_a_symlink_links_the_symlink_itself(world: Path) -> None:
     assert grab.st_ino == os.lstat(dest / "evil").st_ino
     assert grab.st_ino != os.stat(victim).st_ino
     assert os.stat(victim).st_nlink == 1
+
+
+@pytest.mark.parametrize("fmt", ["remove", "overlay"])
+@pytest.mark.parametrize("marker", [".wh.hello", ".wh..wh..opq"])
+def test_b2_whiteouts_through_symlinks_stay_inside(world: Path, fmt: str, marker: str) -> None:
+    if fmt == "overlay" and os.geteuid() != 0:
+        pytest.skip("overlay format needs root")
+    for target in ("../victim", str(world / "victim"), "/../../victim"):
+        shutil.rmtree(world / "work", ignore_errors=True)
+        (world / "work").mkdir()
+        try:
+            _apply(world, _tar(_sym("loophole", target), _reg(f"loophole/{marker}", b"")), fmt)
+        except HoistError:
+            pass
+    assert (world / "victim" / "hello").read_text() == "hello"
