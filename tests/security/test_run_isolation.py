@@ -117,3 +117,13 @@ def test_workdir_through_proc_fd_fails_closed(tmp_path: Path, runtime: str, fd: 
                             cwd=f"/proc/self/fd/{fd}")
     assert result.status != 0
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize("network", ["host", "none"])
+def test_etc_files_come_from_the_bundle(tmp_path: Path, network: str) -> None:
+    script = "cat /etc/hostname; grep -c box2 /etc/hosts; cat /etc/resolv.conf"
+    result = run_in_busybox(tmp_path, ("sh", "-c", script), hostname="box2", network=network)
+    lines = result.stdout.splitlines()
+    assert lines[:2] == ["box2", "1"]
+    expected = Path("/etc/resolv.conf").read_text().splitlines() if network == "host" else []
+    assert lines[2:] == expected

@@ -143,8 +143,9 @@ class OciRuntime:
             write_record(bundle, {"kind": "container", "runtime": self.name, "id": cid})
             etc = bundle / "etc"
             etc.mkdir()
-            (etc / "hosts").write_text(request.hosts)
-            (etc / "hostname").write_text(request.process.hostname + "\n")
+            hostname = request.process.hostname
+            (etc / "hosts").write_text(f"{request.hosts}127.0.1.1\t{hostname}\n")
+            (etc / "hostname").write_text(hostname + "\n")
             (etc / "resolv.conf").write_text(_resolv_conf(request))
             process = replace(request.process, rlimits=clamp_rlimits(request.process.rlimits))
             config = build_config(process, str(request.rootfs), str(bundle))
@@ -234,17 +235,16 @@ def _hybrid_cgroups_with_v2_controllers() -> bool:
 
 
 def _resolv_conf(request: RunRequest) -> str:
+    """The host's resolv.conf for the host network (loopback resolvers are reachable
+    there too), nothing for a private network that has only loopback."""
     if request.resolv_conf is not None:
         return request.resolv_conf
     if request.process.network == "none":
         return ""
     try:
-        text = Path("/etc/resolv.conf").read_text()
+        return Path("/etc/resolv.conf").read_text()
     except OSError:
         return ""
-    # a loopback resolver on the host is unreachable from the container's view
-    lines = [ln for ln in text.splitlines() if not ln.strip().startswith("nameserver 127.")]
-    return "\n".join(lines) + "\n"
 
 
 def _pump(proc: subprocess.Popen[bytes], output: OutputCallback) -> None:

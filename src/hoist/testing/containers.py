@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hoist.layer.changes import ChangeSet
-from hoist.runtime.oci import OciRuntime, RunRequest, RuntimeName
+from hoist.runtime.oci import OciRuntime, RunRequest, RuntimeName, new_container_id
 from hoist.runtime.spec import ProcessSpec
 from hoist.runtime.users import resolve_user
 from hoist.snapshot import OverlaySnapshotter
@@ -39,8 +39,7 @@ def run_in_busybox(tmp: Path, args: tuple[str, ...], *, runtime: RuntimeName = "
                    user: str = "", **process: object) -> RunResult:
     """Run ``args`` in a fresh overlay snapshot of busybox; see the module doc."""
     store = tmp / "store"
-    snap = OverlaySnapshotter(store).prepare(f"t{len(list(tmp.glob('*')))}",
-                                             [busybox_layer(tmp)])
+    snap = OverlaySnapshotter(store).prepare(new_container_id(), [busybox_layer(tmp)])
     out: dict[str, bytearray] = {"stdout": bytearray(), "stderr": bytearray()}
     try:
         who = resolve_user(snap.rootfs, user)
