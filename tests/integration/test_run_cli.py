@@ -95,3 +95,13 @@ def test_copy_snapshotter_can_be_forced(store_root: Path, monkeypatch: pytest.Mo
     done = hoist(store_root, "run", "busybox:local", "sh", "-c",
                  "echo hi > /f && cat /f && grep -c ' / overlay ' /proc/self/mounts")
     assert (done.returncode, done.stdout) == (1, "hi\n0\n"), done.stderr  # grep -c: 0 → 1
+
+
+@pytest.mark.parametrize("runtime", ["crun", "runc"])
+def test_host_network_is_the_default(store_root: Path, runtime: str) -> None:
+    done = hoist(store_root, "run", "--runtime", runtime, "busybox:local", "cat", "/proc/net/dev")
+    inside = {ln.split(":")[0].strip() for ln in done.stdout.splitlines() if ":" in ln}
+    host = {ln.split(":")[0].strip() for ln in Path("/proc/net/dev").read_text().splitlines()
+            if ":" in ln}
+    assert done.returncode == 0, done.stderr
+    assert inside == host
