@@ -542,3 +542,41 @@ def test_b2_whiteouts_through_symlinks_stay_inside(world: Path, fmt: str, marker
         except HoistError:
             pass
     assert (world / "victim" / "hello").read_text() == "hello"
+
+
+HEADER_BOMB = """
+import io, resource, sys, tarfile, zstandard
+from hoist.errors import ArchiveError
+from hoist.layer.apply import apply_layer
+info = tarfile.TarInfo("././@LongLink" if sys.argv[2] == "gnu" else "././@PaxHeader")
+info.type = tarfile.GNUTYPE_LONGNAME if sys.argv[2] == "gnu" else tarfile.XHDTYPE
+info.size = 512 << 20
+cobj = zstandard.ZstdCompressor().compressobj()
+parts = [cobj.compress(info.tobuf(tarfile.GNU_FORMAT))]
+zeros = bytes(1 << 20)
+for _ in range(512):
+    parts.append(cobj.compress(zeros))
+parts.append(cobj.flush())
+blob = b"".join(parts)
+try:
+    apply_layer(io.BytesIO(blob), sys.argv[1], whiteout_format="remove")
+    print("no error")
+except ArchiveError as exc:
+    print(exc)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+@pytest.mark.parametrize("kind", ["pax", "gnu"])
+def test_b8_oversized_extended_header_is_refused_before_reading(world: Path, kind: str) -> None:
+    import subprocess
+    import sys
+
+    dest = str(world / "work" / "dest")
+    done = subprocess.run([sys.executable, "-c", HEADER_BOMB, dest, kind],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    message, rss_mb = done.stdout.strip().splitlines()
+    assert "extended headers larger than" in message
+    assert int(rss_mb) < 200  # 512 MiB declared: never read into memory
+    _assert_nothing_left(world)

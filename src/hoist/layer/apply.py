@@ -32,6 +32,10 @@ from hoist.layer.entries import EntryWriter, clean_name, parse_whiteout
 
 _CHUNK: Final = 1 << 20
 _TAR_BUFSIZE: Final = 64 << 10
+#: PAX / GNU long-name header data allowed before one entry (all of a chain together).
+MAX_META_BYTES: Final = 1 << 20
+_META_TYPES: Final = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE,
+                      tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
 OVERLAY: Final = "overlay"
 REMOVE: Final = "remove"
 NONE: Final = "none"
@@ -208,7 +212,8 @@ def _for_each(stream: BinaryIO, limits: Limits,
         reader = codec.open_decompressed(stream)
         # tarfile's 10 KiB default record buffer is slow for big files, and a 1 MiB one
         # is slow for small ones (every header read copies the rest of the buffer).
-        with tarfile.open(fileobj=reader, mode="r|", errorlevel=2, bufsize=_TAR_BUFSIZE) as tf:
+        with tarfile.open(fileobj=reader, mode="r|", errorlevel=2, bufsize=_TAR_BUFSIZE,
+                          tarinfo=_BoundedInfo) as tf:
             last_offset = -1
             for member in tf:
                 if member.offset_data <= last_offset:  # CVE-2025-8194: offsets only advance
@@ -234,6 +239,26 @@ def _drain(reader: BinaryIO, guard: _Guard) -> None:
                 "uncompressed bytes (after the end of the tar)"
             )
         guard.tick()
+
+
+class _BoundedInfo(tarfile.TarInfo):
+    """A TarInfo that refuses oversized PAX and GNU long-name headers before reading them.
+
+    ``tarfile`` reads such a header's whole data into memory (and follows a chain
+    of them recursively), so one header declaring 1 GiB would cost 1 GiB of RAM.
+    """
+
+    def _proc_member(self, tarfile: tarfile.TarFile) -> tarfile.TarInfo:  # type: ignore[override]
+        if self.type in _META_TYPES:
+            used = getattr(tarfile, "_hoist_meta_bytes", 0) + self.size
+            if self.size < 0 or used > MAX_META_BYTES:
+                raise ArchiveError(
+                    f"reading the archive: extended headers larger than {MAX_META_BYTES} bytes"
+                )
+            tarfile._hoist_meta_bytes = used  # type: ignore[attr-defined]
+        else:
+            tarfile._hoist_meta_bytes = 0  # type: ignore[attr-defined]
+        return super()._proc_member(tarfile)  # type: ignore[misc]
 
 
 class _Guard:
