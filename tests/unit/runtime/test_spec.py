@@ -92,3 +92,23 @@ def test_extra_bind_mounts_follow_the_defaults() -> None:
 def test_contract_violations_are_refused(spec: ProcessSpec) -> None:
     with pytest.raises(ValueError):
         build_config(spec, "/r", "/b")
+
+
+def test_rlimits_above_our_hard_limit_are_clamped_without_cap_sys_resource(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import resource
+
+    from hoist.runtime import oci
+    from hoist.runtime.spec import Rlimit
+
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = (Rlimit("RLIMIT_NOFILE", 1 << 40, 1 << 40),)
+    monkeypatch.setattr(oci, "_has_cap_sys_resource", lambda: False)
+    clamped = oci.clamp_rlimits(wanted)
+    if hard == resource.RLIM_INFINITY:
+        assert clamped == wanted
+    else:
+        assert clamped == (Rlimit("RLIMIT_NOFILE", hard, hard),)
+    monkeypatch.setattr(oci, "_has_cap_sys_resource", lambda: True)
+    assert oci.clamp_rlimits(wanted) == wanted
