@@ -255,10 +255,10 @@ def test_b8_negative_size_cve_2025_8194(world: Path) -> None:
     block = bytearray(info.tobuf(tarfile.GNU_FORMAT))
     block[124:136] = b"\xff" * 11 + b"\x00"  # base-256 negative size
     block[148:156] = b" " * 8
-    block[148:155] = b"%06o\x00" % sum(block) + b" "
+    block[148:156] = b"%06o\x00" % sum(block) + b" "
     blob = bytes(block) + bytes(1024)
     start = time.monotonic()
-    with pytest.raises(ArchiveError):
+    with pytest.raises(ArchiveError, match="negative size"):
         _apply(world, blob)
     assert time.monotonic() - start < 10
 
@@ -579,4 +579,28 @@ def test_b8_oversized_extended_header_is_refused_before_reading(world: Path, kin
     message, rss_mb = done.stdout.strip().splitlines()
     assert "extended headers larger than" in message
     assert int(rss_mb) < 200  # 512 MiB declared: never read into memory
+    _assert_nothing_left(world)
+
+
+@pytest.mark.parametrize("kind", ["pax-1.0", "old-gnu"])
+def test_b8_endless_sparse_maps_fail_fast(world: Path, kind: str) -> None:
+    info = tarfile.TarInfo("sparse")
+    if kind == "pax-1.0":
+        info.pax_headers = {"GNU.sparse.major": "1", "GNU.sparse.minor": "0",
+                            "GNU.sparse.name": "sparse", "GNU.sparse.realsize": "1"}
+        head = info.tobuf(tarfile.PAX_FORMAT) + b"99999999999\n"
+    else:
+        info.type = tarfile.GNUTYPE_SPARSE
+        block = bytearray(info.tobuf(tarfile.GNU_FORMAT))
+        block[482] = 1  # "isextended": more sparse map blocks follow
+        block[148:156] = b" " * 8
+        block[148:156] = b"%06o\x00" % sum(block) + b" "
+        head = bytes(block)
+    cobj = zstandard.ZstdCompressor().compressobj()
+    filler = (b"\x00" * 511 + b"\x01") * 2048 if kind == "old-gnu" else bytes(1 << 20)
+    blob = cobj.compress(head) + b"".join(cobj.compress(filler) for _ in range(64)) + cobj.flush()
+    start = time.monotonic()
+    with pytest.raises(ArchiveError, match="sparse files are not supported"):
+        _apply(world, blob)
+    assert time.monotonic() - start < 5
     _assert_nothing_left(world)

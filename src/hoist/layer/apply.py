@@ -260,6 +260,15 @@ class _BoundedInfo(tarfile.TarInfo):
             tarfile._hoist_meta_bytes = 0  # type: ignore[attr-defined]
         return super()._proc_member(tarfile)  # type: ignore[misc]
 
+    # Sparse maps are read by tarfile in unbounded loops (a map that never ends grows a
+    # buffer until the stream does): refuse sparse entries before any map is read.
+    def _proc_sparse(self, tarfile: tarfile.TarFile) -> tarfile.TarInfo:  # type: ignore[override]
+        raise ArchiveError(f"reading entry {self.name!r}: sparse files are not supported")
+
+    def _proc_gnusparse_10(self, next: tarfile.TarInfo, pax_headers: dict[str, str],
+                           tarfile: tarfile.TarFile) -> None:
+        raise ArchiveError(f"reading entry {next.name!r}: sparse files are not supported")
+
 
 class _Guard:
     def __init__(self, limits: Limits, deadline: float | None) -> None:
@@ -274,7 +283,9 @@ class _Guard:
             raise ArchiveError(
                 f"reading the archive: more than max_entries={self.limits.max_entries} entries"
             )
-        if member.size < 0 or self.bytes > self.limits.max_bytes:
+        if member.size < 0:  # CVE-2025-8194: a negative size moves the offset backwards
+            raise ArchiveError(f"reading entry {member.name!r}: negative size {member.size}")
+        if self.bytes > self.limits.max_bytes:
             raise ArchiveError(
                 f"reading the archive: more than max_bytes={self.limits.max_bytes} "
                 f"uncompressed bytes (at entry {member.name!r})"
