@@ -217,3 +217,47 @@ def test_independent_stages_run_at_the_same_time(root: Path, tmp_path: Path) -> 
     assert [s.number for s in result.steps] == list(range(1, 11))
     out = cli(root, "run", result.image_id, "cat", "/out0", "/out1", "/out2")
     assert out.stdout == "0\n1\n2\n"
+
+
+NOOP_PROBE = """
+import sys, hoist
+result = hoist.build(sys.argv[1], root=sys.argv[2], tags=["engine/noop:1"])
+loaded = sorted(m for m in sys.modules if m.startswith(("hoist.dockerfile", "hoist.plan",
+                                                         "hoist.runtime.oci", "hoist.layer")))
+print(result.image_id, all(s.cached for s in result.steps[1:]), loaded)
+"""
+
+
+def test_a_noop_rebuild_is_replayed_without_loading_the_builder(root: Path, tmp_path: Path) -> None:
+    ctx = write(tmp_path, APP)
+    first = hoist.build(ctx, root=root, tags=["engine/noop:1"])
+    probe = subprocess.run([sys.executable, "-c", NOOP_PROBE, str(ctx), str(root)],
+                           capture_output=True, text=True, timeout=60, check=True)
+    assert probe.stdout.split(" ", 2) == [first.image_id, "True", "[]\n"], probe.stderr
+
+
+def test_replay_notices_every_kind_of_change(root: Path, tmp_path: Path) -> None:
+    ctx = write(tmp_path, APP)
+    first = hoist.build(ctx, root=root, tags=["engine/replay:1"])
+    (ctx / "new.txt").write_text("new\n")  # a new file under COPY . .
+    added = hoist.build(ctx, root=root, tags=["engine/replay:1"])
+    assert added.image_id != first.image_id
+    assert cli(root, "run", "engine/replay:1", "cat", "/app/new.txt").stdout == "new\n"
+    (ctx / ".dockerignore").write_text("new.txt\n.dockerignore\n")  # an ignore file appears
+    ignored = hoist.build(ctx, root=root, tags=["engine/replay:1"])
+    assert ignored.image_id == first.image_id
+    other = hoist.build(ctx, root=root, tags=["engine/replay:2"])  # a tag not yet there
+    assert other.image_id == first.image_id
+    assert re.search(r"engine/replay\s+2\s+" + other.image_id[7:19], cli(root, "images").stdout)
+
+
+def test_replay_follows_a_moved_base_tag(root: Path, tmp_path: Path) -> None:
+    base = write(tmp_path / "base", {"Dockerfile": "FROM busybox:local\nLABEL v=1\n"})
+    hoist.build(base, root=root, tags=["engine/base:1"])
+    ctx = write(tmp_path / "app", {"Dockerfile": "FROM engine/base:1\nRUN echo app > /app\n"})
+    first = hoist.build(ctx, root=root)
+    (base / "Dockerfile").write_text("FROM busybox:local\nLABEL v=2\n")
+    moved = hoist.build(base, root=root, tags=["engine/base:1"])
+    again = hoist.build(ctx, root=root)
+    assert again.steps[0].image_id == moved.image_id != first.steps[0].image_id
+    assert not again.steps[1].cached

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hoist.builder.context import BuildContext
-from hoist.builder.events import EventSink, NullSink
+from hoist.builder.events import Event, EventSink, NullSink, StepDone
+from hoist.builder.memo import Inputs, memo_key, record, replay
 from hoist.builder.options import BuildOptions
 from hoist.builder.result import BuildResult
 from hoist.errors import ContextError, DockerfileError, UserInputError
+
+if TYPE_CHECKING:
+    from hoist.builder.context import BuildContext
 
 
 def build(
@@ -58,28 +61,113 @@ def run_build(
     root: str | os.PathLike[str] | None = None,
     sink: EventSink | None = None,
 ) -> BuildResult:
-    """Run a build described by ``options`` (see :func:`build`)."""
-    from hoist.builder.executor import Executor
-    from hoist.store import Store
+    """Run a build described by ``options`` (see :func:`build`).
 
+    A rebuild whose inputs did not change is replayed from its record
+    (:mod:`hoist.builder.memo`) without loading the rest of hoist.
+    """
+    from hoist.store.location import default_root
+
+    sink = sink or NullSink()
     if not options.remove_containers:
         raise UserInputError(
             "hoist build --rm=false: keeping intermediate containers is not supported yet",
             hint="hoist always removes them; --force-rm is what it does anyway",
         )
     context_dir = _context_dir(options)
-    dockerfile = _load_dockerfile(options, context_dir)
-    warnings = _checks(dockerfile, options, sink or NullSink())
+    source = _read_dockerfile(options, context_dir)
+    store_root = Path(root) if root is not None else default_root()
+    key = memo_key(options, source.data, source.where, context_dir)
+    if not options.no_cache and not options.check_only:
+        replayed = replay(store_root, key, _tag_names(options.tags), sink)
+        if replayed is not None:
+            _write_iidfile(options, replayed)
+            return replayed
+    return _full_build(options, store_root, source, context_dir, key, sink)
+
+
+def _full_build(
+    options: BuildOptions,
+    store_root: Path,
+    source: _Source,
+    context_dir: Path | None,
+    key: str,
+    sink: EventSink,
+) -> BuildResult:
+    from hoist.builder.executor import Executor
+    from hoist.dockerfile import parse_bytes
+    from hoist.store import Store
+
+    dockerfile = parse_bytes(source.data, source.name)
+    warnings = _checks(dockerfile, options, sink)
     if options.check_only:
         return BuildResult("", (), (), 0.0, warnings)
-    with Store.open(Path(root) if root is not None else None) as store:
-        ctx = _context(store, options, dockerfile, context_dir, sink or NullSink())
+    inputs = _inputs(source, context_dir)
+    tee = _Tee(sink)
+    with Store.open(store_root) as store:
+        ctx = _context(store, options, dockerfile, context_dir, tee, inputs)
         with store.lease():
             result = Executor(ctx).run()
-    result = replace(result, warnings=(*warnings, *result.warnings))
+        result = replace(result, warnings=(*warnings, *result.warnings))
+        if not options.no_cache:
+            record(store, key, result, inputs, tee.done)
+    _write_iidfile(options, result)
+    return result
+
+
+class _Tee:
+    """Passes events on, keeping the ``step-done`` ones for the build's record."""
+
+    def __init__(self, sink: EventSink) -> None:
+        self.sink = sink
+        self.done: list[StepDone] = []
+
+    def emit(self, event: Event) -> None:
+        if isinstance(event, StepDone):
+            self.done.append(event)
+        self.sink.emit(event)
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    data: bytes
+    name: str  # shown in diagnostics
+    where: str  # absolute path, or "-" for stdin
+    path: Path | None
+
+
+def _read_dockerfile(options: BuildOptions, context_dir: Path | None) -> _Source:
+    if options.dockerfile_text is not None:
+        return _Source(options.dockerfile_text.encode(), "Dockerfile", "-", None)
+    path = _dockerfile_path(options, context_dir)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UserInputError(f"reading the Dockerfile {path}: {exc.strerror}") from exc
+    return _Source(data, path.name, str(path.resolve()), path.resolve())
+
+
+def _inputs(source: _Source, context_dir: Path | None) -> Inputs:
+    """A fresh input record, holding the ignore files a build may read (present or not)."""
+    inputs = Inputs()
+    if context_dir is not None:
+        inputs.path(context_dir / ".dockerignore")
+    if source.path is not None:
+        inputs.path(source.path.with_name(source.path.name + ".dockerignore"))
+    return inputs
+
+
+def _tag_names(tags: tuple[str, ...]) -> dict[str, str]:
+    """Full tag name → the short form docker prints. Raises: InvalidReference."""
+    from hoist.models.reference import Reference
+
+    refs = [Reference.parse(tag) for tag in tags]
+    return {str(ref): ref.familiar for ref in refs}
+
+
+def _write_iidfile(options: BuildOptions, result: BuildResult) -> None:
     if options.iidfile is not None:
         options.iidfile.write_text(result.image_id)
-    return result
 
 
 def _checks(dockerfile: Any, options: BuildOptions, sink: EventSink) -> tuple[str, ...]:
@@ -126,26 +214,15 @@ def _dockerfile_path(options: BuildOptions, context_dir: Path | None) -> Path:
     return context_dir / "Dockerfile"
 
 
-def _load_dockerfile(options: BuildOptions, context_dir: Path | None) -> Any:
-    from hoist.dockerfile import parse, parse_bytes
-
-    if options.dockerfile_text is not None:
-        return parse(options.dockerfile_text, "Dockerfile")
-    path = _dockerfile_path(options, context_dir)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UserInputError(f"reading the Dockerfile {path}: {exc.strerror}") from exc
-    return parse_bytes(data, path.name)
-
-
 def _context(
     store: object,
     options: BuildOptions,
     dockerfile: object,
     context_dir: Path | None,
     sink: EventSink,
+    inputs: Inputs,
 ) -> BuildContext:
+    from hoist.builder.context import BuildContext
     from hoist.context.checksum import StoreChecksumCache
     from hoist.context.ignore import load_ignore
     from hoist.layer.tarwriter import source_date_epoch_from_env
@@ -167,4 +244,5 @@ def _context(
         ignore=ignore,
         checksums=StoreChecksumCache(store),  # type: ignore[arg-type]
         source_date_epoch=source_date_epoch_from_env(dict(os.environ)),
+        inputs=inputs,
     )

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hoist.builder.events import EventSink
+from hoist.builder.memo import Inputs
 from hoist.builder.options import BuildOptions
 from hoist.context.checksum import ChecksumCache
 from hoist.context.ignore import IgnoreMatcher
@@ -33,6 +34,7 @@ class BuildContext:
     ignore: IgnoreMatcher | None
     checksums: ChecksumCache
     source_date_epoch: int | None
+    inputs: Inputs = field(default_factory=Inputs)
     _runtime: OciRuntime | None = field(default=None, repr=False)
     _active: set[str] = field(default_factory=set, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

@@ -19,7 +19,7 @@ from hoist.builder.schedule import run_stages
 from hoist.builder.stage import Position, StageRunner, image_content_key, step_failed
 from hoist.builder.steps.config import scratch_image
 from hoist.dockerfile import Instruction
-from hoist.errors import BuildError, DockerfileError, ImageNotFound
+from hoist.errors import BuildError, DockerfileError, ImageNotFound, InvalidReference
 from hoist.image import Image
 from hoist.image.mutate import set_container_config
 from hoist.models.digest import Digest
@@ -150,7 +150,17 @@ class Executor:
                 hint="hoist looks only in its own store: `hoist load -i` or `hoist import` it, "
                 "or build it first",
             ) from exc
+        self._remember_base(ref, stored.id)
         return stored.image, stored.id
+
+    def _remember_base(self, ref: str, image_id: Digest) -> None:
+        """Note which tag gave a base image (a build from an ID is never replayed)."""
+        try:
+            name = str(Reference.parse(ref))
+        except InvalidReference:
+            self.ctx.inputs.spoil(f"base image {ref} is not a tag")
+            return
+        self.ctx.inputs.base(name, str(image_id))
 
     def _resolve_from(self, name: str) -> tuple[Image, Digest]:
         """``COPY --from``: a stage (by name or index) already built, else an image."""

@@ -27,7 +27,7 @@ GRACE_SECONDS = 60.0
 
 def store_root(cli_root: str | None) -> Path:
     """The store root a command uses: ``--root``, else the store's default."""
-    from hoist.store.store import default_root
+    from hoist.store.location import default_root
 
     return Path(cli_root) if cli_root else default_root()
 

@@ -18,7 +18,6 @@ create blobs before recording them hold it shared (:meth:`Store.lease`).
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -34,22 +33,14 @@ from hoist.models.reference import Reference
 from hoist.store import compress, fsck, gc, layers, layout, remove
 from hoist.store.blobs import DirBlobStore, read_small
 from hoist.store.db import Database
+from hoist.store.location import default_root
 from hoist.store.records import ImageSummary, RemoveEvent, StoredImage
 from hoist.store.resolve import resolve_image
 from hoist.store.tables import Tables
 
 LEASE_TIMEOUT = 600.0
 
-
-def default_root() -> Path:
-    """``$HOIST_ROOT``, else /var/lib/hoist for root, else $XDG_DATA_HOME/hoist."""
-    env = os.environ.get("HOIST_ROOT")
-    if env:
-        return Path(env)
-    if os.geteuid() == 0:
-        return Path("/var/lib/hoist")
-    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(data) / "hoist"
+__all__ = ["Store", "default_root"]
 
 
 class Store:

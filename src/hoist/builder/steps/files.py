@@ -98,13 +98,14 @@ def sources_component(
         for i in heredoc_names(instr).values()
     ]
     for url in (s for s in _file_sources(instr) if is_url(s)):
-        items.append(_url_component(url, instr, where))
+        items.append(_url_component(ctx, url, instr, where))
     if from_image is not None:
         return [*items, {"from": from_image, "patterns": list(_file_sources(instr))}]
     if src is None:
         return items
     with open_tree(src, ctx, instr) as tree:
         for sel in select(tree, instr, where):
+            ctx.inputs.tree(src.path / sel.path, src.path)
             items.append(
                 {
                     "path": sel.path,
@@ -116,10 +117,11 @@ def sources_component(
     return items
 
 
-def _url_component(url: str, instr: Copy | Add, where: str) -> dict[str, Any]:
+def _url_component(ctx: BuildContext, url: str, instr: Copy | Add, where: str) -> dict[str, Any]:
     if not isinstance(instr, Add):
         raise UserInputError(f"{where}: COPY cannot take a URL ({url}); use ADD")
     check_add_source(url, where)
+    ctx.inputs.spoil(f"{where} reads {url}")
     with tempfile.TemporaryFile(prefix="hoist-url-") as tmp:
         result = fetch_url(url, tmp, checksum=instr.checksum)  # type: ignore[arg-type]
     return {"url": url, "sha256": result.sha256, "mtime_ns": result.mtime_ns}

@@ -1,0 +1,179 @@
+"""The no-op rebuild: replay a build whose every input is unchanged.
+
+After a successful build, hoist records under a *memo key* (a digest of the
+Dockerfile bytes and every option that shapes the result) what the build
+produced (each step's intermediate image, the warnings) and what it read:
+the base images by tag, and the ``lstat`` of every context path that COPY/ADD
+selected (files, and the directories above and below them, so an added or
+removed file shows), plus the ignore files. A later build with the same memo
+key checks those stats and tags, and that the images still exist; if all
+hold, it replays the recorded steps as cache hits without parsing, planning
+or checksumming anything. Any doubt sends the build down the full path,
+whose content-based cache gives the same answer more slowly.
+
+This module is imported on every build: it stays light (standard library,
+events, the read-only store look-ups).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from hoist.builder import events as ev
+from hoist.builder.options import BuildOptions
+from hoist.builder.result import BuildResult, StepResult
+from hoist.store import quick
+
+MEMO_VERSION = 1
+
+StatKey = list[int] | None
+
+
+def memo_key(
+    options: BuildOptions, dockerfile: bytes, dockerfile_path: str, context_dir: Path | None
+) -> str:
+    """The digest of everything, besides inputs on disk, that decides a build's result."""
+    body = {
+        "version": MEMO_VERSION,
+        "dockerfile": hashlib.sha256(dockerfile).hexdigest(),
+        "dockerfile_path": dockerfile_path,
+        "context": str(context_dir) if context_dir else None,
+        "build_args": sorted(options.build_args.items()),
+        "target": options.target,
+        "labels": sorted(options.labels.items()),
+        "network": options.network,
+        "runtime": options.runtime,
+        "machine": platform.machine(),
+        "source_date_epoch": os.environ.get("SOURCE_DATE_EPOCH"),
+    }
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return "memo:sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def stat_key(path: str) -> StatKey:
+    """What must not change: device, inode, size, mtime, ctime and mode (None: absent)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode]
+
+
+class Inputs:
+    """What a build read from disk, collected while it runs (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.paths: dict[str, StatKey] = {}
+        self.bases: dict[str, str] = {}
+        self.spoiled: str | None = None
+
+    def path(self, path: Path | str) -> None:
+        with self._lock:
+            self.paths[str(path)] = stat_key(str(path))
+
+    def tree(self, top: Path, root: Path) -> None:
+        """``top`` and everything below it, and the directories from ``root`` down to it."""
+        for parent in (top, *top.parents):
+            self.path(parent)
+            if parent == root:
+                break
+        if not top.is_dir() or top.is_symlink():
+            return
+        for dirpath, dirnames, filenames in os.walk(top):
+            for name in (*dirnames, *filenames):
+                self.path(os.path.join(dirpath, name))
+
+    def base(self, name: str, image_id: str) -> None:
+        with self._lock:
+            self.bases[name] = image_id
+
+    def spoil(self, why: str) -> None:
+        """This build cannot be replayed (it read something that has no stat: a URL…)."""
+        self.spoiled = why
+
+
+def record(
+    store: Any, key: str, result: BuildResult, inputs: Inputs, steps: Iterable[ev.StepDone]
+) -> None:
+    """Store what replaying this build needs (nothing when it cannot be replayed)."""
+    if inputs.spoiled is not None:
+        return
+    body = {
+        "image_id": result.image_id,
+        "warnings": list(result.warnings),
+        "bases": inputs.bases,
+        "inputs": inputs.paths,
+        "steps": [_step_json(done) for done in sorted(steps, key=lambda d: d.step.number)],
+    }
+    store.cache_put(key, result.image_id, json.dumps(body, sort_keys=True))
+
+
+def _step_json(done: ev.StepDone) -> dict[str, Any]:
+    ran = done.step.stage_position != 1 or done.cached or done.miss_reason is not None
+    return {"ref": list(_ref_fields(done.step)), "image_id": done.image_id, "ran": ran}
+
+
+def _ref_fields(ref: ev.StepRef) -> tuple[Any, ...]:
+    return (
+        ref.number,
+        ref.total,
+        ref.stage,
+        ref.stage_position,
+        ref.stage_total,
+        ref.text,
+        ref.line,
+    )
+
+
+def replay(root: Path, key: str, tags: dict[str, str], sink: ev.EventSink) -> BuildResult | None:
+    """Replay the build recorded under ``key`` if nothing it read has changed, else None.
+
+    ``tags`` maps each full tag name to its short form; they must already
+    point at the recorded image (tagging anew takes the full path).
+    """
+    started = time.monotonic()
+    text = quick.build_record(root, key)
+    if text is None:
+        return None
+    body = json.loads(text)
+    if not _still_valid(root, body, tags):
+        return None
+    return _emit(body, tuple(tags.values()), sink, time.monotonic() - started)
+
+
+def _still_valid(root: Path, body: dict[str, Any], tags: dict[str, str]) -> bool:
+    if any(stat_key(path) != value for path, value in body["inputs"].items()):
+        return False
+    image_id = body["image_id"]
+    wanted = {**body["bases"], **dict.fromkeys(tags, image_id)}
+    if quick.tag_targets(root, wanted) != wanted:
+        return False
+    return quick.images_exist(root, [image_id, *(s["image_id"] for s in body["steps"])])
+
+
+def _emit(
+    body: dict[str, Any], tags: tuple[str, ...], sink: ev.EventSink, seconds: float
+) -> BuildResult:
+    steps = [(ev.StepRef(*s["ref"]), s["image_id"], s["ran"]) for s in body["steps"]]
+    for message in body["warnings"]:
+        sink.emit(ev.BuildWarning(message))
+    stages = tuple(dict.fromkeys(ref.stage for ref, _, _ in steps))
+    sink.emit(ev.BuildStarted(steps[0][0].total if steps else 0, stages))
+    results = []
+    for ref, image_id, ran in steps:
+        sink.emit(ev.StepStarted(ref))
+        if ran:
+            sink.emit(ev.StepCached(ref, image_id))
+        sink.emit(ev.StepDone(ref, image_id, ran, 0.0))
+        results.append(StepResult(ref.number, ref.stage, ref.text, ref.line, ran, image_id, 0.0))
+    sink.emit(ev.BuildDone(body["image_id"], tags, seconds))
+    return BuildResult(body["image_id"], tags, tuple(results), seconds, tuple(body["warnings"]))
