@@ -11,11 +11,19 @@ import re
 from dataclasses import dataclass
 
 from hoist.dockerfile.suggest import shorten
+from hoist.errors import UserInputError
 
 _OCTAL = re.compile(r"[0-7]{1,4}")
-_CLAUSE = re.compile(r"([ugoa]*)([-+=])([rwxXst]*)")
+_CLAUSE = re.compile(r"([ugoa]*)((?:[-+=][rwxXst]*)+)")
+_ACTION = re.compile(r"([-+=])([rwxXst]*)")
 _WHO = {"u": 0o4700, "g": 0o2070, "o": 0o1007}
 _PERM = {"r": 0o444, "w": 0o222, "x": 0o111, "s": 0o6000, "t": 0o1000}
+
+
+class InvalidChmod(UserInputError, ValueError):
+    """A ``--chmod`` value that is neither octal nor symbolic."""
+
+    code = "invalid-chmod"
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,22 +34,27 @@ class Chmod:
     octal: int | None = None
     clauses: tuple[tuple[str, str, str], ...] = ()
 
+    def apply(self, mode: int, *, is_dir: bool) -> int:
+        """The permission bits (07777) a file of ``mode`` gets; see :func:`apply_chmod`."""
+        return apply_chmod(self, mode, is_dir)
+
 
 def parse_chmod(text: str) -> Chmod:
-    """Parse a ``--chmod`` value.
+    """Parse a ``--chmod`` value: octal, or clauses like ``u+x-w,go=rX``.
 
     Raises:
-        ValueError: neither octal nor a comma-separated list of symbolic clauses.
+        InvalidChmod: neither octal nor a comma-separated list of symbolic clauses.
     """
     if _OCTAL.fullmatch(text):
         return Chmod(text, octal=int(text, 8))
     clauses = []
     for part in text.split(","):
         match = _CLAUSE.fullmatch(part)
-        if match is None or not text:
-            raise ValueError(f"invalid chmod parameter {shorten(text)!r}: "
-                             "want octal or symbolic mode")
-        clauses.append((match.group(1) or "a", match.group(2), match.group(3)))
+        if match is None:
+            raise InvalidChmod(f"invalid chmod parameter {shorten(text)!r}: "
+                               "want octal or symbolic mode")
+        who = match.group(1) or "a"
+        clauses += [(who, op, perms) for op, perms in _ACTION.findall(match.group(2))]
     return Chmod(text, clauses=tuple(clauses))
 
 

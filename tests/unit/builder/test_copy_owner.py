@@ -37,7 +37,7 @@ def test_chmod(spec: str, mode: int, is_dir: bool, expected: int) -> None:
 
 @pytest.mark.parametrize("spec", ["", "8", "u+q", "x+r", "u", "12345", "u+x,"])
 def test_chmod_invalid(spec: str) -> None:
-    with pytest.raises(UserInputError, match="--chmod"):
+    with pytest.raises(UserInputError, match="chmod"):
         parse_chmod(spec)
 
 

@@ -49,7 +49,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from hoist.builder.steps.owner import Chmod
 from hoist.context.ignore import clean_path
 from hoist.context.select import (
     Entry,
@@ -61,6 +60,7 @@ from hoist.context.select import (
     open_selected_dir,
     open_subdir,
 )
+from hoist.dockerfile.modes import Chmod
 from hoist.errors import BuildError
 from hoist.fs.resolve import DirSpec, Root
 
