@@ -128,6 +128,16 @@ class Docker(Tool):
         if status != 0:  # both docker tools share one image store: build it once
             _check([DOCKER, "build", "--network=host", "-t", "busybox:local", str(base)], self.env)
 
+    def begin_variant(self, work: Path) -> None:
+        """Drop this benchmark's images (the classic builder's cache is their parent chain)."""
+        _, listing = _quiet([DOCKER, "images", "-q", "--filter", "reference=hoist-bench/*"])
+        ids = sorted(set(listing.split()))
+        if ids:
+            _check([DOCKER, "rmi", "-f", *ids], self.env)
+        # builds retagged away leave dangling chains the classic builder would hit
+        _check([DOCKER, "image", "prune", "-f"], self.env)
+        self.reset(work)
+
     def reset(self, work: Path) -> None:
         if self.buildkit:
             _check([DOCKER, "builder", "prune", "-af"], self.env)
@@ -156,6 +166,14 @@ class Buildah(Tool):
 
     def setup(self, base: Path, work: Path) -> None:
         _check([*self._bud(), "-t", "busybox:local", str(base)], self.env)
+
+    def begin_variant(self, work: Path) -> None:
+        """Drop this benchmark's images and the untagged layer images (buildah's cache)."""
+        _, listing = _quiet(["buildah", "images", "-q", "--filter", "reference=hoist-bench/*"])
+        ids = sorted(set(listing.split()))
+        if ids:
+            _check(["buildah", "rmi", "-f", *ids], self.env)
+        _quiet(["buildah", "rmi", "--prune"])
 
     def reset(self, work: Path) -> None:
         """buildah's layer cache is its image store: cold builds pass --no-cache instead."""
