@@ -578,7 +578,9 @@ def test_b8_oversized_extended_header_is_refused_before_reading(world: Path, kin
     assert done.returncode == 0, done.stderr
     message, rss_mb = done.stdout.strip().splitlines()
     assert "extended headers larger than" in message
-    assert int(rss_mb) < 200  # 512 MiB declared: never read into memory
+    # 512 MiB declared: never read into memory. Usually ~26 MB; once 208 MB was seen on a
+    # loaded machine (decompressor read-ahead), so the bound sits well below 512.
+    assert int(rss_mb) < 384
     _assert_nothing_left(world)
 
 
