@@ -285,17 +285,18 @@ def measure_variant(
     tag = f"hoist-bench/{name}:{variant}"
     cells = {tool.name: Cell() for tool in tools}
     cold = variant == "cold"
-    for tool in tools:
+    for tool in tools:  # all first: docker's two builders share one image store
         tool.begin_variant(work)
+    for tool in tools:
         if not cold:  # warm-up build, not timed: the cache every later run starts from
-            timed_build(tool, context, tag, cold=False)
+            timed_build(tool, context, f"{tag}-{tool.name}", cold=False)
     for k in range(runs):
         if variant in MUTATING:
             scenarios.mutate(context, variant, k + 1)
         for tool in rotated(tools, k):
             if cold:
                 tool.reset(work)
-            elapsed = timed_build(tool, context, tag, cold=cold)
+            elapsed = timed_build(tool, context, f"{tag}-{tool.name}", cold=cold)
             cell = cells[tool.name]
             if elapsed is None:
                 cell.failures += 1
