@@ -21,6 +21,7 @@ $(VENV)/.stamp: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m compileall -q src >/dev/null  # byte-code once, even where PYTHONDONTWRITEBYTECODE is set
 	touch $@
 
 venv: $(VENV)/.stamp

@@ -24,16 +24,49 @@ COMMAND_MODULES = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: Which module registers each command, so that running one imports only its module.
+COMMANDS = {
+    "build": "hoist.cli.build",
+    "run": "hoist.cli.run",
+    "images": "hoist.cli.images",
+    "inspect": "hoist.cli.images",
+    "history": "hoist.cli.images",
+    "tag": "hoist.cli.images",
+    "rmi": "hoist.cli.images",
+    "save": "hoist.cli.archive",
+    "load": "hoist.cli.archive",
+    "import": "hoist.cli.archive",
+    "prune": "hoist.cli.maintenance",
+    "fsck": "hoist.cli.maintenance",
+    "lint": "hoist.cli.lint",
+}
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``argv`` naming a command, only that command's module is loaded."""
     parser = argparse.ArgumentParser(
         prog="hoist", description="Build container images from Dockerfiles, without a daemon."
     )
     parser.add_argument("--root", help="store directory (default: $HOIST_ROOT or /var/lib/hoist)")
     parser.add_argument("--version", action="version", version=_version())
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    chosen = _command_module(argv)
+    for name in (chosen,) if chosen else COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
     return parser
+
+
+def _command_module(argv: list[str] | None) -> str | None:
+    """The module of the command ``argv`` runs (the first word that is not an option)."""
+    if argv is None:
+        return None
+    words = iter(argv)
+    for word in words:
+        if word == "--root":
+            next(words, None)
+        elif not word.startswith("-"):
+            return COMMANDS.get(word)
+    return None
 
 
 def _version() -> str:
@@ -43,7 +76,8 @@ def _version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:
