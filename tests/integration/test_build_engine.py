@@ -75,7 +75,7 @@ def test_an_edit_reruns_only_what_follows_it(root: Path, tmp_path: Path) -> None
     os.utime(ctx / "dep.txt", (1, 1))  # a new mtime alone changes nothing
     result = hoist.build(ctx, tags=["engine/app:2"], root=root)
     assert [s.cached for s in result.steps][1:] == [True, True, True, False, False]
-    assert result.steps[4].miss_reason == "source changed: ."
+    assert result.steps[4].miss_reason == "source changed: src.txt"
     assert cli(root, "run", "engine/app:2").stdout == "source 2\n"
 
 

@@ -77,11 +77,28 @@ def _dict_change(label: str, new: Mapping[str, Any], old: Mapping[str, Any]) -> 
 
 def _sources_change(new: Sequence[Mapping[str, Any]], old: Sequence[Mapping[str, Any]]) -> str:
     old_by_path = {str(item.get("path")): item for item in old}
-    changed = [str(i.get("path")) for i in new if old_by_path.get(str(i.get("path"))) != i]
+    changed: list[str] = []
+    for item in new:
+        before = old_by_path.get(str(item.get("path")))
+        if before != item:
+            changed += _changed_files(item, before) or [str(item.get("path"))]
     if not changed:
         return "source set changed"
     shown = ", ".join(changed[:5]) + (" …" if len(changed) > 5 else "")
     return f"source changed: {shown}"
+
+
+def _changed_files(new: Mapping[str, Any], old: Mapping[str, Any] | None) -> list[str]:
+    """The deepest entries of a directory source whose checksums differ (added, removed, edited)."""
+    if old is None or "files" not in new or "files" not in old:
+        return []
+    a, b = new["files"], old["files"]
+    changed = sorted(p for p in set(a) | set(b) if a.get(p) != b.get(p))
+    return [p for p in changed if not any(q.startswith(_prefix(p)) for q in changed if q != p)]
+
+
+def _prefix(path: str) -> str:
+    return "" if path == "." else path.rstrip("/") + "/"
 
 
 def content_key(diff_ids: Sequence[str], config: Mapping[str, Any], platform: str) -> CacheKey:

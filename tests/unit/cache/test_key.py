@@ -43,3 +43,19 @@ def test_content_key_ignores_nothing_that_matters() -> None:
     assert one != content_key(["sha256:" + "1" * 64], {"Env": ["A=2"]}, "linux/amd64")
     assert one != content_key([], {"Env": ["A=1"]}, "linux/amd64")
     assert one != content_key(["sha256:" + "1" * 64], {"Env": ["A=1"]}, "linux/arm64")
+
+
+def test_explain_miss_names_the_files_inside_a_directory_source() -> None:
+    parent = content_key([], {}, "linux/amd64")
+    files = {".": "d1", "src": "d2", "src/app.js": "f1", "README": "f2"}
+    old = step_key(
+        parent, {"kind": "COPY"}, build_args={}, sources=[{"path": ".", "sum": "a", "files": files}]
+    )
+    edited = {**files, ".": "d3", "src": "d4", "src/app.js": "f9", "new.txt": "f3"}
+    new = step_key(
+        parent,
+        {"kind": "COPY"},
+        build_args={},
+        sources=[{"path": ".", "sum": "b", "files": edited}],
+    )
+    assert explain_miss(new.components, old.components) == "source changed: new.txt, src/app.js"

@@ -21,7 +21,7 @@ from hoist.builder.steps.add import AddOptions, add_into, add_url, check_add_sou
 from hoist.builder.steps.copy import CopyOptions, InlineFile, copy_into, write_file
 from hoist.builder.steps.fetch import fetch_url, is_url
 from hoist.builder.steps.owner import parse_chmod, resolve_chown
-from hoist.context.checksum import source_checksum
+from hoist.context.checksum import source_digests
 from hoist.context.ignore import parse_ignore
 from hoist.context.select import Selected, SourceTree, select_sources
 from hoist.dockerfile import Add, Copy
@@ -30,6 +30,9 @@ from hoist.fs.resolve import DirSpec, Root
 from hoist.runtime.users import resolve_user
 
 COPY_FLAGS = frozenset({"from", "chown", "chmod", "link", "parents", "exclude"})
+#: A directory source with at most this many entries keeps them in its cache key
+#: components, so that a miss can name the files that changed.
+MAX_EXPLAINED_FILES = 5000
 ADD_FLAGS = frozenset({"chown", "chmod", "link", "checksum", "unpack", "exclude"})
 
 
@@ -106,15 +109,22 @@ def sources_component(
     with open_tree(src, ctx, instr) as tree:
         for sel in select(tree, instr, where):
             ctx.inputs.tree(src.path / sel.path, src.path)
-            items.append(
-                {
-                    "path": sel.path,
-                    "name": sel.name,
-                    "parents": sel.parents,
-                    "sum": source_checksum(sel, ctx.checksums),
-                }
-            )
+            items.append(_source_item(sel, ctx))
     return items
+
+
+def _source_item(sel: Selected, ctx: BuildContext) -> dict[str, Any]:
+    """A source's checksum, with its files' checksums when few enough to explain a miss."""
+    total, entries = source_digests(sel, ctx.checksums)
+    item: dict[str, Any] = {
+        "path": sel.path,
+        "name": sel.name,
+        "parents": sel.parents,
+        "sum": total,
+    }
+    if sel.is_dir and len(entries) <= MAX_EXPLAINED_FILES:
+        item["files"] = entries
+    return item
 
 
 def _url_component(ctx: BuildContext, url: str, instr: Copy | Add, where: str) -> dict[str, Any]:
