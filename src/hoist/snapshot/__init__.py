@@ -12,7 +12,7 @@ import secrets
 from pathlib import Path
 
 from hoist.errors import HoistError, SnapshotError
-from hoist.snapshot.base import MutableSnapshot, Snapshotter
+from hoist.snapshot.base import MutableSnapshot, Snapshotter, signals_held
 from hoist.snapshot.copy import CopySnapshotter
 from hoist.snapshot.overlay import OverlaySnapshotter
 
@@ -55,12 +55,13 @@ def overlay_works(root: Path) -> bool:
 
 def _probe(root: Path) -> bool:
     snapshotter = OverlaySnapshotter(root)
-    try:
-        snap = snapshotter.prepare(f"probe-{os.getpid()}-{secrets.token_hex(4)}", [])
-    except HoistError:
-        return False
-    try:
-        snap.remove()
-    except HoistError:
-        pass
+    with signals_held():  # a probe cut short by ^C would leave its mount behind
+        try:
+            snap = snapshotter.prepare(f"probe-{os.getpid()}-{secrets.token_hex(4)}", [])
+        except HoistError:
+            return False
+        try:
+            snap.remove()
+        except HoistError:
+            pass
     return True

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from hoist.errors import SnapshotError
 from hoist.layer.changes import ChangeSet, overlay_changes
-from hoist.snapshot.base import delete_tree, new_snapshot_dir
+from hoist.snapshot.base import delete_tree, new_snapshot_dir, signals_held
 from hoist.snapshot.mounts import is_mounted, mount_overlay, unmount
 
 FEATURE_OPTIONS = "index=off,redirect_dir=off,metacopy=off"
@@ -41,13 +41,14 @@ class OverlaySnapshotter:
         for lower in lowers:
             if not lower.is_dir():
                 raise SnapshotError(f"preparing snapshot {key!r}: layer dir missing: {lower}")
-        directory = new_snapshot_dir(self.root, key, self.name)
-        snap = OverlaySnapshot(directory, tuple(lowers))
-        try:
-            snap.mount()
-        except BaseException:
-            snap.remove()
-            raise
+        with signals_held():  # ^C lands after the mount or before the dir exists
+            directory = new_snapshot_dir(self.root, key, self.name)
+            snap = OverlaySnapshot(directory, tuple(lowers))
+            try:
+                snap.mount()
+            except BaseException:
+                snap.remove()
+                raise
         return snap
 
 
@@ -113,7 +114,8 @@ class OverlaySnapshot:
             SnapshotError: the mount could not be removed (the dir is kept,
                 never deleted through a live mount).
         """
-        unmount(self.merged)
-        if is_mounted(self.merged):
-            raise SnapshotError(f"removing snapshot {self.directory.name}: still mounted")
-        delete_tree(self.directory)
+        with signals_held():  # half a removal would leave a dir that no owner cleans at once
+            unmount(self.merged)
+            if is_mounted(self.merged):
+                raise SnapshotError(f"removing snapshot {self.directory.name}: still mounted")
+            delete_tree(self.directory)
