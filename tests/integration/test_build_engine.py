@@ -45,13 +45,17 @@ def cli(root: Path, *args: str, stdin: str | None = None) -> subprocess.Complete
     env = {k: v for k, v in os.environ.items() if k != "HOIST_DEBUG"}
     return subprocess.run(
         [sys.executable, "-m", "hoist", "--root", str(root), *args],
-        capture_output=True, text=True, timeout=120, env=env, input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        input=stdin,
     )
 
 
 APP = {
     "Dockerfile": "FROM busybox:local\nWORKDIR /app\nCOPY dep.txt .\n"
-    "RUN cat dep.txt > installed.txt\nCOPY . .\nCMD [\"cat\", \"/app/src.txt\"]\n",
+    'RUN cat dep.txt > installed.txt\nCOPY . .\nCMD ["cat", "/app/src.txt"]\n',
     "dep.txt": "dep 1\n",
     "src.txt": "source 1\n",
 }
@@ -80,8 +84,10 @@ def test_an_edit_reruns_only_what_follows_it(root: Path, tmp_path: Path) -> None
 
 
 def test_a_miss_does_not_end_probing(root: Path, tmp_path: Path) -> None:
-    files = {"Dockerfile": "FROM busybox:local\nARG N\nRUN test -n \"$N\" && true\n"
-             "RUN echo after > /after.txt\n"}
+    files = {
+        "Dockerfile": 'FROM busybox:local\nARG N\nRUN test -n "$N" && true\n'
+        "RUN echo after > /after.txt\n"
+    }
     ctx = write(tmp_path, files)
     hoist.build(ctx, build_args={"N": "1"}, root=root)
     hoist.build(ctx, build_args={"N": "2"}, root=root)
@@ -108,8 +114,7 @@ def test_intermediate_images_are_kept_with_their_parents(root: Path, tmp_path: P
 
 
 def test_a_failed_step_names_its_line_and_keeps_what_was_done(root: Path, tmp_path: Path) -> None:
-    files = {"Dockerfile": "FROM busybox:local\nRUN echo done > /d\n"
-             "RUN echo oops >&2; exit 3\n"}
+    files = {"Dockerfile": "FROM busybox:local\nRUN echo done > /d\nRUN echo oops >&2; exit 3\n"}
     ctx = write(tmp_path, files)
     sink = ListSink()
     with pytest.raises(BuildError) as failure:
@@ -147,16 +152,25 @@ def test_cli_classic_output_shape(root: Path, tmp_path: Path) -> None:
 
 def test_dockerfile_on_stdin_and_iidfile(root: Path, tmp_path: Path) -> None:
     iid = tmp_path / "iid"
-    done = cli(root, "build", "--iidfile", str(iid), "-q", "-",
-               stdin="FROM busybox:local\nLABEL from=stdin\n")
+    done = cli(
+        root,
+        "build",
+        "--iidfile",
+        str(iid),
+        "-q",
+        "-",
+        stdin="FROM busybox:local\nLABEL from=stdin\n",
+    )
     assert done.returncode == 0, done.stderr
     assert iid.read_text() == done.stdout.strip()
 
 
 def test_multistage_builds_only_what_the_target_needs(root: Path, tmp_path: Path) -> None:
-    files = {"Dockerfile": "FROM busybox:local AS unused\nRUN exit 1\n"
-             "FROM busybox:local AS build\nRUN echo built > /out\n"
-             "FROM busybox:local\nCOPY --from=build /out /copied\nCMD [\"cat\", \"/copied\"]\n"}
+    files = {
+        "Dockerfile": "FROM busybox:local AS unused\nRUN exit 1\n"
+        "FROM busybox:local AS build\nRUN echo built > /out\n"
+        'FROM busybox:local\nCOPY --from=build /out /copied\nCMD ["cat", "/copied"]\n'
+    }
     ctx = write(tmp_path, files)
     result = hoist.build(ctx, tags=["engine/multi:1"], root=root)
     assert {s.stage for s in result.steps} == {"build", "2"}
@@ -182,8 +196,9 @@ def test_build_checks_warn_and_can_fail_the_build(root: Path, tmp_path: Path) ->
     assert "JSONArgsRecommended" in checked.stdout and "Step 1/" not in checked.stdout
     built = hoist.build(ctx, root=root)
     assert any("JSONArgsRecommended" in w for w in built.warnings)
-    strict = write(tmp_path / "strict", {"Dockerfile": "# check=error=true\n"
-                   "FROM busybox:local\nCMD echo hi\n"})
+    strict = write(
+        tmp_path / "strict", {"Dockerfile": "# check=error=true\nFROM busybox:local\nCMD echo hi\n"}
+    )
     with pytest.raises(DockerfileError, match="JSONArgsRecommended"):
         hoist.build(strict, root=root)
 
@@ -192,9 +207,9 @@ def test_run_heredocs(root: Path, tmp_path: Path) -> None:
     dockerfile = (
         "FROM busybox:local\n"
         "RUN <<EOF\necho plain > /plain.txt\nEOF\n"
-        "RUN <<EOF\n#!/bin/sh\necho \"script $0\" > /script.txt\nEOF\n"
+        'RUN <<EOF\n#!/bin/sh\necho "script $0" > /script.txt\nEOF\n'
         "COPY <<EOF /copied.txt\nhello $HOME\nEOF\n"
-        "CMD [\"cat\", \"/plain.txt\", \"/script.txt\", \"/copied.txt\"]\n"
+        'CMD ["cat", "/plain.txt", "/script.txt", "/copied.txt"]\n'
     )
     ctx = write(tmp_path, {"Dockerfile": dockerfile})
     hoist.build(ctx, tags=["engine/heredoc:1"], root=root)
@@ -231,8 +246,13 @@ print(result.image_id, all(s.cached for s in result.steps[1:]), loaded)
 def test_a_noop_rebuild_is_replayed_without_loading_the_builder(root: Path, tmp_path: Path) -> None:
     ctx = write(tmp_path, APP)
     first = hoist.build(ctx, root=root, tags=["engine/noop:1"])
-    probe = subprocess.run([sys.executable, "-c", NOOP_PROBE, str(ctx), str(root)],
-                           capture_output=True, text=True, timeout=60, check=True)
+    probe = subprocess.run(
+        [sys.executable, "-c", NOOP_PROBE, str(ctx), str(root)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert probe.stdout.split(" ", 2) == [first.image_id, "True", "[]\n"], probe.stderr
 
 
@@ -261,3 +281,12 @@ def test_replay_follows_a_moved_base_tag(root: Path, tmp_path: Path) -> None:
     again = hoist.build(ctx, root=root)
     assert again.steps[0].image_id == moved.image_id != first.steps[0].image_id
     assert not again.steps[1].cached
+
+
+def test_a_relative_store_root_works(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ctx = write(tmp_path / "ctx", {"Dockerfile": "FROM busybox:local\nRUN echo ok > /ok\n"})
+    monkeypatch.chdir(root.parent)
+    done = cli(Path(root.name), "build", "--no-cache", "-q", str(ctx))
+    assert done.returncode == 0, done.stderr

@@ -76,7 +76,7 @@ def run_build(
         )
     context_dir = _context_dir(options)
     source = _read_dockerfile(options, context_dir)
-    store_root = Path(root) if root is not None else default_root()
+    store_root = (Path(root) if root is not None else default_root()).absolute()
     key = memo_key(options, source.data, source.where, context_dir)
     if not options.no_cache and not options.check_only:
         replayed = replay(store_root, key, _tag_names(options.tags), sink)

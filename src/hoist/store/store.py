@@ -59,7 +59,8 @@ class Store:
         Raises:
             StoreError: the directory cannot be created or the database opened.
         """
-        path = Path(root) if root is not None else default_root()
+        # absolute: the paths handed to crun/runc and mount(2) must not depend on the cwd
+        path = (Path(root) if root is not None else default_root()).absolute()
         try:
             path.mkdir(mode=0o700, parents=True, exist_ok=True)
             for sub in ("blobs", "blobs/sha256", "ingest", "layers", "locks"):
