@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,13 @@ def _sleepers(marker: str) -> list[int]:
     return found
 
 
+def _wait_for(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
 @pytest.mark.parametrize(("stages", "signum"), [(1, signal.SIGINT), (1, signal.SIGTERM),
                                                 (2, signal.SIGINT), (2, signal.SIGTERM)])
 def test_signal_during_a_build_cleans_up(tmp_path: Path, stages: int, signum: int) -> None:
@@ -47,11 +55,10 @@ def test_signal_during_a_build_cleans_up(tmp_path: Path, stages: int, signum: in
     proc = subprocess.Popen([sys.executable, "-m", "hoist", "--root", str(root), "build",
                              str(tmp_path / "ctx")], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    while len(_sleepers(marker)) < stages:
-        assert time.monotonic() < deadline, "the RUN never started"
-        time.sleep(0.05)
-    proc.send_signal(signum)
+    try:
+        _wait_for(lambda: len(_sleepers(marker)) >= stages, "the RUN never started")
+    finally:
+        proc.send_signal(signum)
     assert proc.wait(timeout=30) == 128 + signum
     assert b"Traceback" not in proc.stderr.read()  # type: ignore[union-attr]
     deadline = time.monotonic() + 5
