@@ -33,6 +33,7 @@ from typing import IO, Literal
 from hoist.errors import ContainerError
 from hoist.runtime import stubs
 from hoist.runtime.owner import write_record
+from hoist.runtime.signals import signals_held
 from hoist.runtime.spec import ProcessSpec, Rlimit, build_config, mount_destinations
 
 RuntimeName = Literal["crun", "runc"]
@@ -119,12 +120,12 @@ class OciRuntime:
                     status = self._run_foreground(request, bundle, cid)
                     exited = True  # "run" deletes the container itself when it returns
                 finally:
-                    with _signals_blocked():
+                    with signals_held():
                         if not exited:
                             self.kill_and_delete(cid)
                         stubs.remove_stubs(request.rootfs, missing)
             finally:
-                with _signals_blocked():
+                with signals_held():
                     shutil.rmtree(bundle, ignore_errors=True)
         if interrupted:
             raise ContainerInterrupted(interrupted[0])
@@ -294,19 +295,6 @@ def _interruptible() -> Iterator[list[int]]:
 
 class _Interrupt(BaseException):
     """Raised by the signal handler; never escapes :func:`_interruptible`."""
-
-
-@contextlib.contextmanager
-def _signals_blocked() -> Iterator[None]:
-    """Cleanup must finish: hold SIGINT/SIGTERM until it has."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 @contextlib.contextmanager

@@ -12,7 +12,8 @@ import secrets
 from pathlib import Path
 
 from hoist.errors import HoistError, SnapshotError
-from hoist.snapshot.base import MutableSnapshot, Snapshotter, signals_held
+from hoist.runtime.signals import signals_held
+from hoist.snapshot.base import MutableSnapshot, Snapshotter
 from hoist.snapshot.copy import CopySnapshotter
 from hoist.snapshot.overlay import OverlaySnapshotter
 

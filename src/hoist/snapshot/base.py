@@ -10,12 +10,9 @@ leaves nothing that the next one cannot clean (:mod:`hoist.runtime.recovery`).
 
 from __future__ import annotations
 
-import contextlib
 import re
 import shutil
-import signal
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -91,17 +88,3 @@ def delete_tree(path: Path) -> None:
         pass
     except OSError as exc:
         raise SnapshotError(f"removing snapshot dir {path}: {exc.strerror}") from exc
-
-
-@contextlib.contextmanager
-def signals_held() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM (main thread only) around a short step that must not be cut
-    in half, such as creating a snapshot dir and mounting it; they arrive right after."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from hoist.errors import SnapshotError
 from hoist.layer.changes import ChangeSet, overlay_changes
-from hoist.snapshot.base import delete_tree, new_snapshot_dir, signals_held
+from hoist.runtime.signals import signals_held
+from hoist.snapshot.base import delete_tree, new_snapshot_dir
 from hoist.snapshot.mounts import is_mounted, mount_overlay, unmount
 
 FEATURE_OPTIONS = "index=off,redirect_dir=off,metacopy=off"
