@@ -18,7 +18,7 @@ from hoist.builder.result import BuildResult, StepResult
 from hoist.builder.schedule import run_stages
 from hoist.builder.stage import Position, StageRunner, image_content_key, step_failed
 from hoist.builder.steps.config import scratch_image
-from hoist.dockerfile import Instruction
+from hoist.dockerfile import Dockerfile, Instruction
 from hoist.errors import BuildError, DockerfileError, ImageNotFound, InvalidReference
 from hoist.image import Image
 from hoist.image.mutate import set_container_config
@@ -201,15 +201,11 @@ def _stage_label(planned: PlannedStage) -> str:
     return planned.stage.name or str(planned.stage.index)
 
 
-def _stage_index(df: object, name: str) -> int | None:
-    stages = getattr(df, "stages", ())
+def _stage_index(df: Dockerfile, name: str) -> int | None:
+    """The stage ``COPY --from=name`` means: by index or (case-insensitive) name."""
     if name.isdigit():
-        index = int(name)
-        return index if index < len(stages) else None
-    for stage in stages:
-        if stage.name == name.lower():
-            return int(stage.index)
-    return None
+        return int(name) if int(name) < len(df.stages) else None
+    return next((stage.index for stage in df.stages if stage.name == name.lower()), None)
 
 
 def _text(original: str) -> str:

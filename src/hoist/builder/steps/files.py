@@ -82,7 +82,7 @@ def open_tree(src: SourceRoot, ctx: BuildContext, instr: Copy | Add) -> Iterator
 
 
 def select(tree: SourceTree, instr: Copy | Add, where: str) -> list[Selected]:
-    patterns = [s for s in _file_sources(instr) if not is_url(s)]
+    patterns = _file_sources_local(instr)
     return select_sources(tree, patterns, where=where) if patterns else []
 
 
