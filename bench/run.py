@@ -26,16 +26,22 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
+
+import debian_base
 
 REPO = Path(__file__).resolve().parent.parent
 BASE_DOCKERFILE = REPO / "tests" / "compat" / "base" / "Dockerfile"
 DEFAULT_SCENARIOS = ("s1-seed-app", "s4-many-steps", "s5-parallel-stages")
 DOCKER = "/usr/bin/docker"
 TOOLS = ("hoist", "docker-classic", "docker-buildkit", "buildah")
+DEBIAN_BASE = "debian:bookworm-local"
+#: Dockerfile change applied when importing the Debian base (as examples/node/demo.sh does).
+DEBIAN_CMD = 'CMD ["bash"]'
 #: Variants that mutate the context before each timed rebuild.
 MUTATING = frozenset({"edit", "dep-edit", "touch", "byte"})
 
@@ -70,6 +76,10 @@ class Tool:
         """Make ``busybox:local`` from the base context ``base``."""
         raise NotImplementedError
 
+    def import_base(self, tarball: Path, ref: str) -> None:
+        """Make image ``ref`` from a rootfs tarball (the s6 Debian base)."""
+        raise NotImplementedError
+
     def begin_variant(self, work: Path) -> None:
         """Start a variant with an empty cache (base image kept)."""
         self.reset(work)
@@ -97,6 +107,10 @@ class Hoist(Tool):
     def setup(self, base: Path, work: Path) -> None:
         self.template = work / "hoist-template"
         _check([*self._build(self.template), "-t", "busybox:local", str(base)], self.env)
+
+    def import_base(self, tarball: Path, ref: str) -> None:
+        hoist = [str(self.executable), "--root", str(self.template)]
+        _check([*hoist, "import", "-c", DEBIAN_CMD, str(tarball), ref], self.env)
 
     def reset(self, work: Path) -> None:
         self.root = work / "hoist-store"
@@ -127,6 +141,11 @@ class Docker(Tool):
         status, _ = _quiet([DOCKER, "image", "inspect", "busybox:local"])
         if status != 0:  # both docker tools share one image store: build it once
             _check([DOCKER, "build", "--network=host", "-t", "busybox:local", str(base)], self.env)
+
+    def import_base(self, tarball: Path, ref: str) -> None:
+        status, _ = _quiet([DOCKER, "image", "inspect", ref])
+        if status != 0:  # shared by both docker tools
+            _check([DOCKER, "import", "-c", DEBIAN_CMD, str(tarball), ref], self.env)
 
     def begin_variant(self, work: Path) -> None:
         """Drop this benchmark's images (the classic builder's cache is their parent chain)."""
@@ -166,6 +185,18 @@ class Buildah(Tool):
 
     def setup(self, base: Path, work: Path) -> None:
         _check([*self._bud(), "-t", "busybox:local", str(base)], self.env)
+
+    def import_base(self, tarball: Path, ref: str) -> None:
+        status, container = _quiet(["buildah", "from", "scratch"])
+        if status != 0:
+            raise BenchError(f"buildah from scratch failed: {container.strip()}")
+        container = container.strip().splitlines()[-1]
+        try:
+            _check(["buildah", "add", container, str(tarball), "/"], self.env)
+            _check(["buildah", "config", "--cmd", "bash", container], self.env)
+            _check(["buildah", "commit", container, ref], self.env)
+        finally:
+            _quiet(["buildah", "rm", container])
 
     def begin_variant(self, work: Path) -> None:
         """Drop this benchmark's images and the untagged layer images (buildah's cache)."""
@@ -249,6 +280,9 @@ class Scenarios:
 
     def variants(self, name: str) -> list[str]:
         return list(self.module.SCENARIOS[name][1])
+
+    def bases(self, name: str) -> list[str]:
+        return list(self.module.SCENARIOS[name][2])
 
     def generate(self, name: str, out: Path) -> Path:
         command = [sys.executable, str(self.script), "gen", "--out", str(out)]
@@ -384,19 +418,29 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--hoist", type=Path, default=REPO / ".venv" / "bin" / "hoist")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "RESULTS.md")
     parser.add_argument("--note", action="append", default=[], help="a line for RESULTS.md")
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=REPO / ".hoist-demo",
+        help="where the s6 Debian base tarball and apt mirror are kept (default: .hoist-demo/)",
+    )
     return parser.parse_args(argv)
 
 
-def _set_up(tools: list[Tool], base: Path, work: Path, notes: list[str]) -> list[Tool]:
-    """The tools that could make busybox:local; a note for each that could not."""
+def _set_up(
+    tools: list[Tool], base: Path, work: Path, debian_tar: Path | None, notes: list[str]
+) -> list[Tool]:
+    """The tools that could make their base images; a note for each that could not."""
     ready = []
     for tool in tools:
         try:
             tool.setup(base, work)
+            if debian_tar is not None:
+                tool.import_base(debian_tar, DEBIAN_BASE)
         except BenchError as exc:
             lines = str(exc).splitlines()
             why = next((line for line in lines[1:] if "error" in line.lower()), lines[-1])
-            notes.append(f"{tool.name} not measured: making busybox:local failed: {why.strip()}")
+            notes.append(f"{tool.name} not measured: making its base images failed: {why.strip()}")
             print(f"note: {tool.name}: {exc}", file=sys.stderr)
         else:
             ready.append(tool)
@@ -419,25 +463,41 @@ def _run(args: argparse.Namespace) -> int:
     for note in notes:
         print(f"note: {note}")
     results: Results = {}
-    with tempfile.TemporaryDirectory(prefix="hoist-bench-") as tmp:
-        work = Path(tmp)
+    names = args.scenarios.split(",")
+    with ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hoist-bench-")))
         base = work / "base"
         base.mkdir()
         shutil.copy(BASE_DOCKERFILE, base / "Dockerfile")
         shutil.copy("/bin/busybox", base / "busybox")
-        tools = _set_up(tools, base, work, notes)
+        debian_tar = None
+        if any(DEBIAN_BASE in scenarios.bases(name) for name in names):
+            debian_tar = _debian(stack, args.cache_dir)
+        tools = _set_up(tools, base, work, debian_tar, notes)
         wanted = set(filter(None, args.variants.split(",")))
-        for name in args.scenarios.split(","):
+        for name in names:
             for variant in scenarios.variants(name):
                 if not wanted or variant in wanted:
                     results[name, variant] = measure_variant(
                         tools, scenarios, name, variant, args.runs, work
                     )
-    names = [t.name for t in tools]
-    print("\n".join(table(results, names)))
-    write_results(args.out, results, names, notes)
+    tool_names = [t.name for t in tools]
+    print("\n".join(table(results, tool_names)))
+    write_results(args.out, results, tool_names, notes)
     print(f"wrote {args.out}")
     return 0
+
+
+def _debian(stack: ExitStack, cache: Path) -> Path:
+    """The Debian base tarball; its apt mirror is served on 127.0.0.1 until ``stack`` closes."""
+    try:
+        tarball = debian_base.bookworm_tarball(cache)
+        mirror = debian_base.apt_mirror(cache, tarball)
+        url = stack.enter_context(debian_base.serve(mirror))
+    except debian_base.DebianError as exc:
+        raise BenchError(str(exc)) from exc
+    print(f"bench: apt mirror {mirror} served at {url}", flush=True)
+    return tarball
 
 
 if __name__ == "__main__":
