@@ -28,3 +28,17 @@ def test_choose_prefers_overlay_and_honours_forced_copy(
     monkeypatch.setenv("HOIST_SNAPSHOTTER", "copy")
     assert choose(tmp_path).name == "copy"
     assert not any((tmp_path / "snapshots").iterdir()), "probe left a snapshot behind"
+
+
+def test_overlay_mounts_volatile_so_unmount_does_not_sync(tmp_path: Path) -> None:
+    """The upper is trusted only within its boot (store.layers), so no syncfs at unmount."""
+    snap = OverlaySnapshotter(tmp_path).prepare("v", [])
+    try:
+        merged = str(snap.rootfs)
+        with open("/proc/self/mountinfo") as f:
+            line = next(row for row in f if row.split()[4] == merged)
+        super_options = line.split(" - ")[1].split()[2].split(",")
+        # newer kernels report the option as fsync=volatile
+        assert {"volatile", "fsync=volatile"} & set(super_options)
+    finally:
+        snap.remove()

@@ -8,7 +8,7 @@ drops it and the config is written canonically again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from hoist.image import mediatypes as mt
 from hoist.image import wire
@@ -26,6 +26,9 @@ class Image:
     config: ConfigFile
     layers: tuple[Descriptor, ...] = ()
     raw_config: bytes | None = None
+    # the canonical config bytes, made on first use (an image is immutable, and its id is
+    # asked for many times per build step)
+    _canonical: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if len(self.layers) != len(self.config.rootfs.diff_ids):
@@ -49,7 +52,12 @@ class Image:
         return cls(ConfigFile(architecture=plat.architecture, os=plat.os, variant=plat.variant))
 
     def config_bytes(self) -> bytes:
-        return self.raw_config if self.raw_config is not None else self.config.to_json()
+        if self.raw_config is not None:
+            return self.raw_config
+        if self._canonical is None:
+            object.__setattr__(self, "_canonical", self.config.to_json())
+        assert self._canonical is not None
+        return self._canonical
 
     @property
     def id(self) -> Digest:

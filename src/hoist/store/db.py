@@ -3,8 +3,9 @@
 Tables: ``images`` (id = config digest, manifest, parent, created, size),
 ``image_layers`` (position → diff_id and blob), ``tags``, ``diffs``
 (uncompressed sizes), ``layers`` (unpacked layer dirs: refcount, state
-incomplete/ready), ``build_cache``, ``context_checksums`` and
-``compressed_blobs`` ((diff_id, codec) → blob).
+incomplete/ready), ``build_cache``, ``context_checksums``,
+``compressed_blobs`` ((diff_id, codec) → blob) and ``holds`` (an image a kept
+container needs: neither prune nor rmi deletes it).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 from hoist.errors import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3  # 2: holds; 3: layers.boot
 
 
 class DatabaseDamaged(StoreError):
@@ -62,7 +63,8 @@ CREATE TABLE IF NOT EXISTS layers (
     refcount INTEGER NOT NULL DEFAULT 0,
     state TEXT NOT NULL CHECK (state IN ('incomplete', 'ready')),
     owner_pid INTEGER,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    boot TEXT
 );
 CREATE TABLE IF NOT EXISTS build_cache (
     key TEXT PRIMARY KEY,
@@ -86,6 +88,11 @@ CREATE TABLE IF NOT EXISTS compressed_blobs (
     digest TEXT NOT NULL,
     size INTEGER NOT NULL,
     PRIMARY KEY (diff_id, codec)
+);
+CREATE TABLE IF NOT EXISTS holds (
+    holder TEXT PRIMARY KEY,
+    image_id TEXT NOT NULL,
+    created REAL NOT NULL
 );
 """
 
@@ -127,6 +134,7 @@ class Database:
         if version < SCHEMA_VERSION:
             with self.transaction() as conn:
                 conn.executescript_in_tx(_SCHEMA)
+                _add_missing_columns(conn)
                 conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     @contextlib.contextmanager
@@ -163,6 +171,13 @@ class Database:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _add_missing_columns(tx: _Tx) -> None:
+    """Columns newer than a table's ``CREATE`` in an older store (``IF NOT EXISTS`` kept it)."""
+    columns = {row[1] for row in tx.execute("PRAGMA table_info(layers)").fetchall()}
+    if "boot" not in columns:
+        tx.execute("ALTER TABLE layers ADD COLUMN boot TEXT")
 
 
 def set_aside(path: Path) -> Path:

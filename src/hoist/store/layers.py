@@ -7,6 +7,14 @@ per-layer flock guarantees that whoever holds it and finds an ``incomplete``
 row is looking at the leftovers of a dead process, which it removes and redoes.
 ``refcount`` is the number of images whose rootfs uses the diff_id; prune
 removes ready dirs whose refcount is 0.
+
+Durability: unpacked dirs are never fsynced (an adopted overlay upper was
+mounted ``volatile``, an unpack writes without fsync; syncing them would
+flush the whole filesystem at every step). A dir is therefore trusted only in
+the boot that made it: each ready row records the kernel's boot id, and a dir
+from another boot (after a crash, the only way unsynced data is lost, the
+machine has rebooted) is made again from its blob, which is durable and
+verified.
 """
 
 from __future__ import annotations
@@ -35,11 +43,25 @@ def _lock_path(store: Store, diff_id: Digest) -> Path:
     return store.root / "locks" / f"layer-{diff_id.hex}.lock"
 
 
+def boot_id() -> str:
+    """The kernel's id of the current boot ("" where /proc does not tell: dirs then always pass)."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+_BOOT = boot_id()
+
+
 def ready_layer_dir(store: Store, diff_id: Digest) -> Path | None:
-    """The unpacked dir of ``diff_id`` when it is ready, else None."""
-    row = store.db.one("SELECT state FROM layers WHERE diff_id=?", (str(diff_id),))
+    """The unpacked dir of ``diff_id`` when it is ready and from this boot, else None."""
+    row = store.db.one("SELECT state, boot FROM layers WHERE diff_id=?", (str(diff_id),))
     final = _final(store, diff_id)
-    return final if row and row[0] == "ready" and final.is_dir() else None
+    if row is None or row[0] != "ready" or row[1] != _BOOT:
+        return None
+    return final if final.is_dir() else None
 
 
 def unpacked_layer(store: Store, diff_id: Digest, unpack: Callable[[Path], None]) -> Path:
@@ -50,6 +72,9 @@ def unpacked_layer(store: Store, diff_id: Digest, unpack: Callable[[Path], None]
     Raises:
         StoreError: the directory cannot be created or moved into place.
     """
+    ready = ready_layer_dir(store, diff_id)  # the common case needs no lock
+    if ready is not None:
+        return ready
     with file_lock(_lock_path(store, diff_id)):
         ready = ready_layer_dir(store, diff_id)
         if ready is not None:
@@ -105,8 +130,8 @@ def _commit(store: Store, diff_id: Digest, tmp: Path) -> Path:
         raise StoreError(f"storing unpacked layer {diff_id} from {tmp}: {exc.strerror}") from exc
     with store.db.transaction() as tx:
         tx.execute(
-            "UPDATE layers SET dir=?, state='ready', owner_pid=NULL WHERE diff_id=?",
-            (str(final), str(diff_id)),
+            "UPDATE layers SET dir=?, state='ready', owner_pid=NULL, boot=? WHERE diff_id=?",
+            (str(final), _BOOT, str(diff_id)),
         )
     return final
 

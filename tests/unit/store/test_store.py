@@ -254,6 +254,49 @@ def test_adopt_layer_dir_moves_and_dedupes(store: Store, tmp_path: Path) -> None
     assert store.layer_dir(diff_id) is None and not final.exists()
 
 
+def test_an_unpacked_dir_from_another_boot_is_made_again(store: Store) -> None:
+    """Unsynced dirs are trusted only in their own boot: after a crash they come from the blob."""
+    diff_id = Digest("sha256", "c" * 64)
+    first = store.unpacked_layer(diff_id, lambda t: (t / "a").write_text("1"))
+    (first / "torn").write_text("what a crash may leave")
+    with store.db.transaction() as tx:
+        tx.execute("UPDATE layers SET boot='an-earlier-boot' WHERE diff_id=?", (str(diff_id),))
+    assert store.layer_dir(diff_id) is None
+    again = store.unpacked_layer(diff_id, lambda t: (t / "a").write_text("1"))
+    assert again == first and sorted(p.name for p in again.iterdir()) == ["a"]
+    assert store.layer_dir(diff_id) == again
+
+
+def test_an_adopted_dir_replaces_one_from_another_boot(store: Store) -> None:
+    diff_id = Digest("sha256", "d" * 64)
+    upper = store.root / "old-upper"
+    upper.mkdir()
+    (upper / "stale").write_text("x")
+    store.adopt_layer_dir(diff_id, upper)
+    with store.db.transaction() as tx:
+        tx.execute("UPDATE layers SET boot='an-earlier-boot' WHERE diff_id=?", (str(diff_id),))
+    fresh = store.root / "new-upper"
+    fresh.mkdir()
+    (fresh / "f").write_text("1")
+    final = store.adopt_layer_dir(diff_id, fresh)
+    assert sorted(p.name for p in final.iterdir()) == ["f"] and store.layer_dir(diff_id) == final
+
+
+def test_a_version_2_database_gains_the_boot_column(tmp_path: Path) -> None:
+    root = tmp_path / "old"
+    with Store.open(root):
+        pass
+    conn = sqlite3.connect(root / "hoist.db")
+    conn.execute("ALTER TABLE layers DROP COLUMN boot")
+    conn.execute("PRAGMA user_version=2")
+    conn.commit()
+    conn.close()
+    with Store.open(root) as store:
+        columns = {row[1] for row in store.db.query("PRAGMA table_info(layers)")}
+        assert "boot" in columns
+        assert store.db.one("PRAGMA user_version") == (3,)
+
+
 def test_cache_and_checksum_tables(store: Store) -> None:
     (top,) = chain(store, 1, "app:1")
     store.cache_put("key1", top, '{"parent": null}')
