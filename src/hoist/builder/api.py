@@ -35,8 +35,14 @@ def build(
     network: str = "default",
     labels: Mapping[str, str] | None = None,
     sink: EventSink | None = None,
+    remove_containers: bool = True,
+    force_remove: bool = False,
 ) -> BuildResult:
     """Build an image from a Dockerfile into the store at ``root`` (default: hoist's).
+
+    ``remove_containers`` False keeps every RUN's container (``--rm=false``);
+    a failed RUN's container is kept anyway unless ``force_remove``
+    (``--force-rm``). Kept containers: :mod:`hoist.runtime.kept`.
 
     Raises:
         HoistError: any failure (a Dockerfile error, a failed step, a missing
@@ -51,6 +57,8 @@ def build(
         no_cache=no_cache,
         network=network,
         labels=dict(labels or {}),
+        remove_containers=remove_containers,
+        force_remove=force_remove,
     )
     return run_build(options, root=root, sink=sink)
 
@@ -69,11 +77,6 @@ def run_build(
     from hoist.store.location import default_root
 
     sink = sink or NullSink()
-    if not options.remove_containers:
-        raise UserInputError(
-            "hoist build --rm=false: keeping intermediate containers is not supported yet",
-            hint="hoist always removes them; --force-rm is what it does anyway",
-        )
     context_dir = _context_dir(options)
     source = _read_dockerfile(options, context_dir)
     store_root = (Path(root) if root is not None else default_root()).absolute()

@@ -68,6 +68,15 @@ class ContainerRemoved:
 
 
 @dataclass(frozen=True, slots=True)
+class ContainerKept:
+    """The intermediate container stays (``--rm=false``, or its command failed)."""
+
+    kind: ClassVar[str] = "container-kept"
+    step: StepRef
+    container_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class StepDone:
     kind: ClassVar[str] = "step-done"
     step: StepRef
@@ -107,6 +116,7 @@ Event = (
     | ContainerStarted
     | StepOutput
     | ContainerRemoved
+    | ContainerKept
     | StepDone
     | StepFailed
     | BuildWarning

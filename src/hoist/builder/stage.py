@@ -25,6 +25,7 @@ from typing import Any
 from hoist.builder import events as ev
 from hoist.builder.commit import commit_snapshot
 from hoist.builder.context import BuildContext
+from hoist.builder.keep import RunRecord, keep_failed, keep_succeeded, keeps, kept_hint
 from hoist.builder.result import StepResult
 from hoist.builder.steps.config import with_state
 from hoist.builder.steps.files import (
@@ -36,7 +37,7 @@ from hoist.builder.steps.files import (
     sources_component,
 )
 from hoist.builder.steps.run import SUPPORTED_FLAGS as RUN_FLAGS
-from hoist.builder.steps.run import RunStep, run_in
+from hoist.builder.steps.run import CommandFailed, RunStep, run_in
 from hoist.cache.key import CacheKey, canonical_json, content_key, explain_miss, step_key
 from hoist.dockerfile import (
     Add,
@@ -50,13 +51,16 @@ from hoist.dockerfile import (
     Workdir,
     require_supported,
 )
-from hoist.errors import BuildError, ImageNotFound
+from hoist.errors import BuildError, HoistError, ImageNotFound
 from hoist.image import History, Image
 from hoist.image.mutate import append_history, set_created, set_fields
 from hoist.models.digest import Digest
 from hoist.plan import StageState, created_by, creates_layer, evaluate
 from hoist.runtime.container import unpacked_lowers
+from hoist.runtime.kept import new_id
 from hoist.runtime.oci import new_container_id
+from hoist.runtime.spec import ProcessSpec
+from hoist.snapshot.base import MutableSnapshot
 
 HEALTHCHECK_FLAGS = frozenset({"interval", "timeout", "start-period", "start-interval", "retries"})
 SUPPORTED = {Run: RUN_FLAGS, Copy: COPY_FLAGS, Add: ADD_FLAGS, Healthcheck: HEALTHCHECK_FLAGS}
@@ -219,7 +223,7 @@ class StageRunner:
         self, ref: ev.StepRef, body: Callable[[], None], cid: str | None = None
     ) -> None:
         """``Running in`` / ``Removing intermediate container`` around ``body``."""
-        cid = cid or new_container_id()
+        cid = cid or new_id()
         self.ctx.sink.emit(ev.ContainerStarted(ref, _display_id(cid)))
         body()
         self.ctx.sink.emit(ev.ContainerRemoved(ref, _display_id(cid)))
@@ -235,17 +239,15 @@ class StageRunner:
         from_image: tuple[Image, Digest] | None,
     ) -> Image:
         store = self.ctx.store
-        cid = new_container_id()
+        cid = new_id()
         lowers = unpacked_lowers(store, pos.image)
         with ExitStack() as stack:
             snap = self.ctx.snapshotter.prepare(cid, lowers)
             stack.callback(snap.remove)
             rootfs = snap.rootfs
             if isinstance(instr, Run):
-                step = RunStep(instr, after, cid)
-                emit = self._output(ref)
-                self._container_events(ref, lambda: run_in(self.ctx, snap, step, emit), cid)
-            elif isinstance(instr, Workdir):
+                return self._run(snap, pos, RunStep(instr, after, cid), ref, image, history)
+            if isinstance(instr, Workdir):
                 mkdir = lambda: make_workdir(rootfs, after.workdir, after.user)  # noqa: E731
                 self._container_events(ref, mkdir, cid)
             else:
@@ -260,6 +262,65 @@ class StageRunner:
                 always_layer=creates_layer(instr),
             )
         raise AssertionError("unreachable")
+
+    def _run(
+        self,
+        snap: MutableSnapshot,
+        pos: Position,
+        step: RunStep,
+        ref: ev.StepRef,
+        image: Image,
+        history: History,
+    ) -> Image:
+        """RUN in its container; keep the container as ``--rm``/``--force-rm`` say."""
+        cid, started = step.container_id, time.time()
+        self.ctx.sink.emit(ev.ContainerStarted(ref, cid))
+        try:
+            process = run_in(self.ctx, snap, step, self._output(ref))
+        except CommandFailed as exc:
+            if keeps(self.ctx.options, failed=True):
+                run = self._run_record(pos, step, ref, started, exc.process)
+                self._keep_failed(snap, run, exc, ref)
+            raise
+        committed = commit_snapshot(self.ctx.store, snap, image, history,
+                                    source_date_epoch=self.ctx.source_date_epoch,
+                                    always_layer=creates_layer(step.instruction))  # fmt: skip
+        if keeps(self.ctx.options, failed=False):
+            run = self._run_record(pos, step, ref, started, process)
+            keep_succeeded(self.ctx.store, run, committed)
+            self.ctx.sink.emit(ev.ContainerKept(ref, cid))
+        else:
+            self.ctx.sink.emit(ev.ContainerRemoved(ref, cid))
+        return committed
+
+    def _keep_failed(
+        self, snap: MutableSnapshot, run: RunRecord, exc: CommandFailed, ref: ev.StepRef
+    ) -> None:
+        """Keep a failed RUN's container; a failure to keep it only warns (the step's
+        own error is the one to report)."""
+        try:
+            keep_failed(self.ctx.store, snap, run, exc.exit_status or 1)
+        except HoistError as failure:
+            self.ctx.sink.emit(ev.BuildWarning(f"keeping the failed step's container: {failure}"))
+            return
+        self.ctx.sink.emit(ev.ContainerKept(ref, run.container_id))
+        exc.hint = kept_hint(run.container_id)
+
+    def _run_record(
+        self, pos: Position, step: RunStep, ref: ev.StepRef, started: float, process: ProcessSpec
+    ) -> RunRecord:
+        return RunRecord(
+            container_id=step.container_id,
+            started=started,
+            parent=pos.image,
+            parent_id=str(pos.image_id),
+            instruction=ref.text,
+            line=ref.line,
+            dockerfile=self.ctx.dockerfile.filename,
+            stage=ref.stage,
+            process=process,
+            user=step.state.user or "",
+        )
 
     def _source_root(
         self, stack: ExitStack, from_image: tuple[Image, Digest] | None

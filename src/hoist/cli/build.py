@@ -33,19 +33,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     add("--label", action="append", default=[], metavar="K=V", help="add a label to the image")
     add("-q", "--quiet", action="store_true", help="print only the image ID")
     add("--iidfile", metavar="FILE", help="write the image ID to FILE")
-    add(
-        "--rm",
-        dest="rm",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="remove intermediate containers after a successful step (default true)",
-    )
+    add("--rm", dest="rm", action="store_true", default=True,
+        help="remove intermediate containers after a successful step (default; "
+        "--rm=false keeps every RUN container: hoist ps -a)")  # fmt: skip
+    # docker's bool flags take "=false": exact option strings, so "--rm CONTEXT" still works
+    add(*_spellings("--rm", False), "--no-rm", dest="rm", action="store_false",
+        help=argparse.SUPPRESS)  # fmt: skip
+    add(*_spellings("--rm", True), dest="rm", action="store_true", help=argparse.SUPPRESS)
     add("--force-rm", action="store_true", help="always remove intermediate containers")
     add("--progress", choices=PROGRESS_MODES, default="auto", help="output format")
     add("--runtime", choices=("crun", "runc"), default="crun", help="OCI runtime for RUN")
     add("--check", action="store_true", help="only run the build checks (lint) and exit")
     add("context", metavar="CONTEXT")
     parser.set_defaults(handler=_build)
+
+
+def _spellings(flag: str, value: bool) -> list[str]:
+    """``--rm=false`` and the other spellings Go's strconv.ParseBool takes for ``value``."""
+    words = ("1", "t", "T", "true", "TRUE", "True") if value else (
+        "0", "f", "F", "false", "FALSE", "False")  # fmt: skip
+    return [f"{flag}={word}" for word in words]
 
 
 def _pairs(items: list[str], what: str, *, from_env: bool) -> dict[str, str]:

@@ -17,6 +17,7 @@ from hoist.errors import DockerfileError, HoistError
 COMMAND_MODULES = (
     "hoist.cli.archive",
     "hoist.cli.build",
+    "hoist.cli.containers",
     "hoist.cli.images",
     "hoist.cli.lint",
     "hoist.cli.maintenance",
@@ -38,6 +39,9 @@ COMMANDS = {
     "import": "hoist.cli.archive",
     "prune": "hoist.cli.maintenance",
     "fsck": "hoist.cli.maintenance",
+    "ps": "hoist.cli.containers",
+    "rm": "hoist.cli.containers",
+    "shell": "hoist.cli.containers",
     "lint": "hoist.cli.lint",
 }
 

@@ -1,4 +1,5 @@
-"""Store maintenance: ``prune`` (dangling images, unreferenced blobs) and ``fsck``."""
+"""Store maintenance: ``prune`` (kept containers, dangling images, unreferenced blobs)
+and ``fsck``."""
 
 from __future__ import annotations
 
@@ -10,8 +11,14 @@ from hoist.errors import StoreError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = subparsers.add_parser("prune", help="remove dangling images and unreferenced blobs")
+    p = subparsers.add_parser(
+        "prune", help="remove kept containers, dangling images and unreferenced blobs",
+        description="Remove every kept container (docker's container prune), then dangling "
+        "images (untagged, no children), then unreferenced blobs and unpacked layers.",
+    )  # fmt: skip
     p.add_argument("-f", "--force", action="store_true", help="do not prompt (never prompts)")
+    p.add_argument("--keep-containers", action="store_true",
+                   help="keep the kept containers, and the images and layers they need")
     p.set_defaults(handler=_prune)
 
     p = subparsers.add_parser("fsck", help="verify every blob and record of the store")
@@ -20,10 +27,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _prune(args: argparse.Namespace) -> int:
+    from hoist.runtime.kept import remove_all
     from hoist.store.store import Store
 
     with Store.open(args.root) as store:
+        containers = [] if args.keep_containers else remove_all(store)
         events, collected = store.prune()
+    if containers:
+        print("Deleted Containers:")
+        for cid in containers:
+            print(cid)
+        print()
     if events:
         print("Deleted Images:")
         for event in events:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -116,10 +117,23 @@ def unpacked_lowers(store: Store, image: Image) -> list[Path]:
     Raises:
         StoreError, LayerError, ArchiveError: a layer is missing or cannot be applied.
     """
+    pairs = zip(image.diff_ids, image.layers, strict=True)
+    return unpacked_layers(store, [(str(d), str(layer.digest)) for d, layer in pairs])
+
+
+def unpacked_layers(store: Store, layers: Iterable[tuple[str, str]]) -> list[Path]:
+    """Layer dirs of ``(diff_id, blob digest)`` pairs (bottom → top), each unpacked once.
+
+    Raises:
+        InvalidDigest: a malformed digest.
+        StoreError, LayerError, ArchiveError: a layer is missing or cannot be applied.
+    """
+    from hoist.models.digest import Digest
+
     lowers = []
-    for diff_id, layer in zip(image.diff_ids, image.layers, strict=True):
-        unpack = functools.partial(_unpack_blob, store, layer.digest)
-        lowers.append(store.unpacked_layer(diff_id, unpack))
+    for diff_id, blob in layers:
+        unpack = functools.partial(_unpack_blob, store, Digest.parse(blob))
+        lowers.append(store.unpacked_layer(Digest.parse(diff_id), unpack))
     return lowers
 
 
@@ -150,7 +164,7 @@ def run_image(store: Store, image_ref: str, options: RunOptions) -> int:
         try:
             user = resolve_user(snap.rootfs, options.user or stored.image.config.config.user)
             process = container_process(stored.image.config.config, options, user, cid[6:18])
-            _ensure_workdir(snap.rootfs, process)
+            ensure_workdir(snap.rootfs, process)
             request = RunRequest(process, snap.rootfs, store.root / "containers",
                                  container_id=cid)
             return runtime.run(request)
@@ -158,7 +172,7 @@ def run_image(store: Store, image_ref: str, options: RunOptions) -> int:
             snap.remove()
 
 
-def _ensure_workdir(rootfs: Path, process: ProcessSpec) -> None:
+def ensure_workdir(rootfs: Path, process: ProcessSpec) -> None:
     """Create the working directory inside the rootfs (docker does), never outside it."""
     try:
         with Root(rootfs) as root:

@@ -10,7 +10,8 @@ kill the container's whole pid namespace and then surface as
 
 The runtime process starts in its own session (a terminal's ^C reaches hoist
 only, which then kills the container deliberately), with stdin from
-/dev/null and ``close_fds``: the container starts with fds 0-2 only.
+/dev/null (hoist's own for an interactive run) and ``close_fds``: the
+container starts with fds 0-2 only.
 """
 
 from __future__ import annotations
@@ -61,7 +62,9 @@ class RunRequest:
 
     ``rootfs`` is the mounted, writable root; ``state_dir`` the directory
     (under the store root) holding bundles. ``output`` None means the
-    container writes straight to hoist's own stdout/stderr.
+    container writes straight to hoist's own stdout/stderr. ``interactive``
+    gives the container hoist's stdin instead of /dev/null (``hoist shell``);
+    no terminal is allocated, and ^C still stops the container.
     """
 
     process: ProcessSpec
@@ -71,6 +74,7 @@ class RunRequest:
     hosts: str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
     resolv_conf: str | None = None
     container_id: str = ""
+    interactive: bool = False
 
 
 class OciRuntime:
@@ -161,7 +165,8 @@ class OciRuntime:
         with _live_lock:
             _live[cid] = self
         try:
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=pipe, stderr=pipe,
+            stdin = None if request.interactive else subprocess.DEVNULL
+            proc = subprocess.Popen(argv, stdin=stdin, stdout=pipe, stderr=pipe,
                                     close_fds=True, start_new_session=True, cwd=bundle)
         except OSError as exc:
             raise ContainerError(f"starting {self.name}: {exc.strerror}") from exc

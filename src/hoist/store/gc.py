@@ -69,6 +69,8 @@ def prune(store: Store) -> tuple[list[RemoveEvent], Collected]:
 
     Removing a dangling image can make its untagged parent dangling, so whole
     chains of intermediate images under an untagged top go, as with docker.
+    Images a kept container holds stay (``docker image prune`` skips images
+    containers use).
     Raises:
         StoreLocked: another process kept its lease for over a minute.
     """
@@ -77,7 +79,10 @@ def prune(store: Store) -> tuple[list[RemoveEvent], Collected]:
     events: list[RemoveEvent] = []
     while True:
         listed = store.list_images(include_intermediate=True)
-        doomed = [s.id for s in listed if not s.tags and not s.has_children]
+        held = {image_id for _, image_id, _ in store.tables.holds()}
+        doomed = [
+            s.id for s in listed if not s.tags and not s.has_children and str(s.id) not in held
+        ]
         if not doomed:
             break
         for image_id in doomed:

@@ -4,6 +4,8 @@
   and no child image needs it; then its untagged, childless parents go as well.
 * By ID: refused when the image has children, or tags in more than one
   repository, unless ``force``; otherwise all its tags go and the image too.
+* An image a kept container holds (``holds`` table) is never deleted, even
+  with ``force``: removing it by tag only untags it.
 
 Blobs and unpacked layers no longer used are collected right away when no
 other hoist process holds a lease (else by the next ``hoist prune``).
@@ -37,7 +39,7 @@ def remove_image(
     if via_tag is not None:
         store.untag(via_tag)
         events.append(RemoveEvent("Untagged", via_tag.familiar))
-        if store.tags_of(image_id) or store.children(image_id):
+        if store.tags_of(image_id) or store.children(image_id) or _held(store, image_id):
             return events
     else:
         _check_conflicts(store, image_id, text, force)
@@ -50,6 +52,15 @@ def remove_image(
 
 
 def _check_conflicts(store: Store, image_id: Digest, text: str, force: bool) -> None:
+    holders = store.tables.holders_of(image_id)
+    if holders:
+        # even with force: the kept container's layers would go with the image
+        short = holders[0].removeprefix("container:")[:12]
+        raise ImageInUse(
+            f"conflict: unable to delete {text} (cannot be forced) - "
+            f"image is being used by kept container {short}",
+            hint=f"remove the container first: hoist rm {short}",
+        )
     if force:
         return
     if store.children(image_id):
@@ -72,8 +83,14 @@ def _delete_chain(store: Store, image_id: Digest, prune: bool) -> list[RemoveEve
         events.append(RemoveEvent("Deleted", str(current)))
         if not prune or parent is None or store.tags_of(parent) or store.children(parent):
             break
+        if _held(store, parent):
+            break
         current = parent
     return events
+
+
+def _held(store: Store, image_id: Digest) -> bool:
+    return bool(store.tables.holders_of(image_id))
 
 
 def delete_record(store: Store, image_id: Digest) -> Digest | None:

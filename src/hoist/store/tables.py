@@ -1,5 +1,6 @@
 """Small accessors for the build-side tables: build cache, context checksums,
-compressed-blob memo, uncompressed layer sizes and unpacked-layer refcounts."""
+compressed-blob memo, uncompressed layer sizes, unpacked-layer refcounts and
+holds (images kept containers need)."""
 
 from __future__ import annotations
 
@@ -76,6 +77,26 @@ class Tables:
             tx.execute(
                 "INSERT OR REPLACE INTO diffs(diff_id, size) VALUES (?,?)", (str(diff_id), size)
             )
+
+    def hold_put(self, holder: str, image_id: Digest | str) -> None:
+        """Keep ``image_id`` (and so its layers) from prune and rmi until released."""
+        with self.db.transaction() as tx:
+            tx.execute(
+                "INSERT OR REPLACE INTO holds(holder, image_id, created) VALUES (?,?,?)",
+                (holder, str(image_id), time.time()),
+            )
+
+    def hold_delete(self, holder: str) -> None:
+        with self.db.transaction() as tx:
+            tx.execute("DELETE FROM holds WHERE holder=?", (holder,))
+
+    def holds(self) -> list[tuple[str, str, float]]:
+        """Every hold as ``(holder, image_id, created)``."""
+        return [(r[0], r[1], r[2]) for r in self.db.query("SELECT * FROM holds ORDER BY holder")]
+
+    def holders_of(self, image_id: Digest | str) -> list[str]:
+        rows = self.db.query("SELECT holder FROM holds WHERE image_id=?", (str(image_id),))
+        return [r[0] for r in rows]
 
     def refresh_refcounts(self, tx: _Tx, diff_ids: Iterable[Digest]) -> None:
         """Set each unpacked layer's refcount to the number of images using it."""

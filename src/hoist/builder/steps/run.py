@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from hoist.builder.context import BuildContext
 from hoist.dockerfile import Run
@@ -38,7 +39,19 @@ SUPPORTED_FLAGS = frozenset({"network"})
 class RunStep:
     instruction: Run
     state: StageState
-    container_id: str
+    container_id: str  # 64 hex; the runtime knows it as ``hoist-<id>``
+
+    @property
+    def runtime_id(self) -> str:
+        return f"hoist-{self.container_id}"
+
+
+class CommandFailed(BuildError):
+    """The RUN command exited non-zero; ``process`` is what ran (for keeping the container)."""
+
+    def __init__(self, message: str, *, process: ProcessSpec, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.process = process
 
 
 def network_mode(ctx: BuildContext, instr: Run) -> str:
@@ -51,32 +64,15 @@ def network_mode(ctx: BuildContext, instr: Run) -> str:
 
 def run_in(
     ctx: BuildContext, snap: MutableSnapshot, step: RunStep, output: Callable[[str, bytes], None]
-) -> None:
-    """Run the step's command in ``snap``'s rootfs.
+) -> ProcessSpec:
+    """Run the step's command in ``snap``'s rootfs; return the process that ran.
 
     Raises:
-        BuildError: the command exited non-zero.
+        CommandFailed: the command exited non-zero.
         UserInputError: the USER cannot be resolved in the image.
         ContainerError: the runtime failed.
     """
-    state = step.state
-    user = resolve_user(snap.rootfs, state.user)
-    cwd = state.workdir or "/"
-    for path in (*MOUNT_POINT_DIRS, cwd):
-        _ensure_dir(snap, path)
-    env = dict(state.run_env())
-    env.setdefault("HOME", user.home or "/")
-    argv = run_argv(step.instruction, state.shell)
-    process = ProcessSpec(
-        args=argv,
-        env=tuple(f"{k}={v}" for k, v in env.items()),
-        cwd=cwd,
-        uid=user.uid,
-        gid=user.gid,
-        additional_gids=user.additional_gids,
-        hostname=step.container_id[:12],
-        network=network_mode(ctx, step.instruction),
-    )
+    process = step_process(ctx, snap, step)
     tail: deque[str] = deque(maxlen=TAIL_LINES)
 
     def collect(stream: str, data: bytes) -> None:
@@ -90,17 +86,45 @@ def run_in(
             snap.rootfs,
             ctx.store.root / "containers",
             output=collect,
-            container_id=step.container_id,
+            container_id=step.runtime_id,
         )
-        with ctx.container(step.container_id):
+        with ctx.container(step.runtime_id):
             status = ctx.runtime.run(request)
     if status != 0:
-        raise BuildError(
-            f"The command '{' '.join(argv)}' returned a non-zero code: {status}",
+        raise CommandFailed(
+            f"The command '{' '.join(process.args)}' returned a non-zero code: {status}",
+            process=process,
             line=step.instruction.source.start,
             exit_status=status,
             output_tail=tuple(tail),
         )
+    return process
+
+
+def step_process(ctx: BuildContext, snap: MutableSnapshot, step: RunStep) -> ProcessSpec:
+    """The step's process: argv, env, the USER resolved in the image, WORKDIR (created).
+
+    Raises:
+        UserInputError: the USER cannot be resolved, or WORKDIR cannot be made.
+    """
+    state = step.state
+    user = resolve_user(snap.rootfs, state.user)
+    cwd = state.workdir or "/"
+    for path in (*MOUNT_POINT_DIRS, cwd):
+        _ensure_dir(snap, path)
+    env = dict(state.run_env())
+    env.setdefault("HOME", user.home or "/")
+    argv = run_argv(step.instruction, state.shell)
+    return ProcessSpec(
+        args=argv,
+        env=tuple(f"{k}={v}" for k, v in env.items()),
+        cwd=cwd,
+        uid=user.uid,
+        gid=user.gid,
+        additional_gids=user.additional_gids,
+        hostname=step.container_id[:12],
+        network=network_mode(ctx, step.instruction),
+    )
 
 
 def _script_mounts(instr: Run, scratch: Path) -> tuple[BindMount, ...]:
