@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from hoist.errors import SnapshotError
-from hoist.snapshot import OverlaySnapshotter, choose
+from hoist.snapshot import OverlaySnapshotter, choose, overlay
 from hoist.snapshot.mounts import mount_points
 
 pytestmark = pytest.mark.root
@@ -27,7 +27,12 @@ def _layers(base: Path) -> list[Path]:
     return layers
 
 
-def test_130_layers_are_all_visible_with_the_topmost_winning(tmp_path: Path) -> None:
+@pytest.mark.parametrize("fs_context", [True, False], ids=["fsconfig", "mount8"])
+def test_130_layers_are_all_visible_with_the_topmost_winning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fs_context: bool
+) -> None:
+    """Through fsconfig's lowerdir+ (Linux >= 6.8) and through mount(8) with short links."""
+    monkeypatch.setattr(overlay, "_fs_context", [fs_context])
     layers = _layers(tmp_path / "layers")
     assert len(":".join(str(p) for p in layers)) > 4096
     snap = OverlaySnapshotter(tmp_path / "store").prepare("deep", layers)

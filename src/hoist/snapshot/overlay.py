@@ -1,8 +1,10 @@
 """The overlayfs snapshotter: lowers are the layer dirs, a fresh upper takes the writes.
 
-The lowerdir option lists short relative names (``l/0``, ``l/1``, … symlinks
-to the layer dirs) and the mount runs from the snapshot dir, so an image of
-hundreds of layers stays under the kernel's one-page mount-option limit.
+Lowers are given one by one through ``fsconfig`` where the kernel allows it
+(:func:`hoist.snapshot.mounts.mount_overlay_layers`); elsewhere the lowerdir
+option lists short relative names (``l/0``, ``l/1``, … symlinks to the layer
+dirs) and ``mount(8)`` runs from the snapshot dir, so an image of hundreds of
+layers stays under the kernel's one-page mount-option limit.
 ``redirect_dir`` and ``metacopy`` are off so the upper dir always holds full
 copies that the diff can turn into a layer by BuildKit's rules; ``index`` is
 off because lowers are shared between many mounts. ``volatile`` stops the
@@ -22,11 +24,13 @@ from hoist.errors import SnapshotError
 from hoist.layer.changes import ChangeSet, overlay_changes
 from hoist.runtime.signals import signals_held
 from hoist.snapshot.base import delete_tree, new_snapshot_dir
-from hoist.snapshot.mounts import is_mounted, mount_overlay, unmount
+from hoist.snapshot.mounts import is_mounted, mount_overlay, mount_overlay_layers, unmount
 
-FEATURE_OPTIONS = "index=off,redirect_dir=off,metacopy=off"
+FEATURES = {"index": "off", "redirect_dir": "off", "metacopy": "off"}
 #: Whether the kernel takes ``volatile`` (Linux >= 5.10); cleared after the first refusal.
 _volatile = [True]
+#: Whether the kernel takes ``lowerdir+`` through fsconfig (Linux >= 6.8); likewise.
+_fs_context = [True]
 
 
 class OverlaySnapshotter:
@@ -75,32 +79,61 @@ class OverlaySnapshot:
         return self.merged
 
     def mount(self) -> None:
+        try:
+            for d in (self.upper, self.work, self.merged):
+                d.mkdir(mode=0o755)
+        except OSError as exc:
+            raise SnapshotError(f"preparing snapshot {self.directory.name}: {exc}") from exc
+        for volatile in (True, False) if _volatile[0] else (False,):
+            try:
+                self._mount(volatile)
+                return
+            except SnapshotError:
+                if not volatile:
+                    raise
+                _volatile[0] = False  # an older kernel: mount as before, syncing on unmount
+
+    def _mount(self, volatile: bool) -> None:
+        if _fs_context[0]:
+            options: dict[str, str | None] = dict(FEATURES)
+            options |= {"upperdir": str(self.upper), "workdir": str(self.work)}
+            if volatile:
+                options["volatile"] = None
+            lowers = [os.path.abspath(p) for p in reversed(self.lowers)]
+            lowers = lowers or [str(self._empty_lower())]
+            if mount_overlay_layers(self.merged, lowers, options):
+                return
+            _fs_context[0] = False
+        self._mount_legacy(volatile)
+
+    def _empty_lower(self) -> Path:
+        empty = self.directory / "empty"
+        empty.mkdir(mode=0o755, exist_ok=True)
+        return empty
+
+    def _mount_legacy(self, volatile: bool) -> None:
+        """mount(8) from the snapshot dir, naming lowers by short relative symlinks."""
         links = self.directory / "l"
         try:
-            for d in (links, self.upper, self.work, self.merged):
-                d.mkdir(mode=0o755)
+            links.mkdir(mode=0o755, exist_ok=True)
             names = self._link_lowers(links)
         except OSError as exc:
             raise SnapshotError(f"preparing snapshot {self.directory.name}: {exc}") from exc
         # overlay wants the topmost lower first
         lowerdir = ":".join(f"l/{n}" for n in reversed(names))
-        options = f"lowerdir={lowerdir},upperdir=upper,workdir=work,{FEATURE_OPTIONS}"
-        if _volatile[0]:
-            try:
-                mount_overlay(self.merged, options + ",volatile", cwd=self.directory)
-                return
-            except SnapshotError:
-                _volatile[0] = False  # an older kernel: mount as before, syncing on unmount
-        mount_overlay(self.merged, options, cwd=self.directory)
+        features = ",".join(f"{k}={v}" for k, v in FEATURES.items())
+        options = f"lowerdir={lowerdir},upperdir=upper,workdir=work,{features}"
+        mount_overlay(self.merged, options + (",volatile" if volatile else ""), cwd=self.directory)
 
     def _link_lowers(self, links: Path) -> list[str]:
         if not self.lowers:
-            (links / "e").mkdir(mode=0o755)  # overlay needs a lower: an empty one
+            (links / "e").mkdir(mode=0o755, exist_ok=True)  # overlay needs a lower: an empty one
             return ["e"]
         names = []
         for i, lower in enumerate(self.lowers):
             name = format(i, "x")
-            (links / name).symlink_to(lower.resolve())
+            if not (links / name).is_symlink():
+                (links / name).symlink_to(lower.resolve())
             names.append(name)
         return names
 

@@ -119,6 +119,7 @@ class Store:
         self, image: Image, manifest_digest: Digest, media_type: str, parent: Digest | None
     ) -> None:
         size = self._image_size(image)
+        pairs = list(zip(image.diff_ids, image.layers, strict=True))
         with self.db.transaction() as tx:
             tx.execute(
                 "INSERT INTO images(id, manifest_digest, manifest_media_type, parent, created,"
@@ -133,16 +134,20 @@ class Store:
             tx.executemany(
                 "INSERT INTO image_layers(image_id, position, diff_id, blob) VALUES (?,?,?,?)",
                 [(str(image.id), i, str(d), str(layer.digest))
-                 for i, (d, layer) in enumerate(zip(image.diff_ids, image.layers, strict=True))],
+                 for i, (d, layer) in enumerate(pairs)],
             )  # fmt: skip
+            # an uncompressed layer blob tells its diff's size (kept for compressed twins)
+            tx.executemany(
+                "INSERT OR REPLACE INTO diffs(diff_id, size) VALUES (?,?)",
+                [(str(d), layer.size) for d, layer in pairs if layer.digest == d],
+            )
             self.tables.refresh_refcounts(tx, image.diff_ids)
 
     def _image_size(self, image: Image) -> int:
         total = 0
         for diff_id, layer in zip(image.diff_ids, image.layers, strict=True):
-            if layer.digest == diff_id:
-                self.tables.diff_size_put(diff_id, layer.size)
-            total += self.tables.diff_size_get(diff_id) or layer.size
+            plain = layer.digest == diff_id
+            total += layer.size if plain else self.tables.diff_size_get(diff_id) or layer.size
         return total
 
     def resolve(self, text: str) -> Digest:
