@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -185,3 +187,16 @@ def test_prune_removes_kept_containers_then_gc_collects(root: Path, tmp_path: Pa
         assert [str(s.tags[0]) for s in store.list_images(include_intermediate=True)] == [
             "docker.io/library/busybox:local"]
     assert cli(root, "fsck").returncode == 0
+
+
+@pytest.mark.skipif(shutil.which("script") is None, reason="needs script(1) for a pty")
+def test_a_shell_on_a_terminal_gets_a_pty_of_its_own(root: Path, tmp_path: Path) -> None:
+    fail_build(root, context(tmp_path, FAILING))
+    (cid,) = kept_ids(root)
+    hoist_cmd = shlex.join([sys.executable, "-m", "hoist", "--root", str(root), "shell", cid])
+    typed = "tty; echo TERM=$TERM; exit 5\n"
+    done = subprocess.run(["script", "-qec", hoist_cmd, "/dev/null"], capture_output=True,
+                          text=True, timeout=60, input=typed)  # fmt: skip
+    assert done.returncode == 5, done.stdout
+    assert re.search(r"^/dev/pts/\d+\r?$", done.stdout, re.M), done.stdout
+    assert "TERM=xterm" in done.stdout

@@ -159,8 +159,22 @@ def _stage(record: KeptContainer, state: Path | None, final: Path) -> Path:
     staging.mkdir(mode=0o700)
     if state is not None and record.state is not None:
         os.rename(state, staging / record.state)
+        _sync_filesystem(staging)
     write_atomic(staging / RECORD, record.to_json(), mode=0o600)
     return staging
+
+
+def _sync_filesystem(directory: Path) -> None:
+    """Flush the state's filesystem: the overlay was mounted ``volatile``, and unlike an
+    unpacked layer a kept upper dir has no blob to be made again from after a crash."""
+    import ctypes
+
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        if ctypes.CDLL(None, use_errno=True).syncfs(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)
 
 
 def list_kept(store: Store) -> list[KeptContainer]:
@@ -294,14 +308,14 @@ def shell(store: Store, cid: str, command: tuple[str, ...], runtime: str = "crun
     The container's state is mounted as the lowers of a *new* throw-away
     snapshot: what the shell changes is discarded, so the kept state stays
     what the step left (several shells may look at it at once). The process
-    gets the step's env, workdir and user, and hoist's stdin/stdout/stderr.
+    gets the step's env, workdir and user, and hoist's stdin/stdout/stderr;
+    when those are a terminal, the runtime gives the process a pty of its own.
     Raises:
         ContainerNotFound: no such container.
         ContainerError, SnapshotError, StoreError: the rootfs or the container failed.
         ContainerInterrupted: SIGINT/SIGTERM; everything was cleaned up.
     """
     import secrets
-    from dataclasses import replace
 
     from hoist.runtime.container import ensure_workdir
     from hoist.runtime.oci import OciRuntime, RunRequest, sigterm_raises
@@ -313,7 +327,7 @@ def shell(store: Store, cid: str, command: tuple[str, ...], runtime: str = "crun
                                 hint=f"remove it: hoist rm {cid[:12]}")
     oci = OciRuntime(runtime)  # type: ignore[arg-type]
     key = f"shell-{secrets.token_hex(8)}"
-    process = replace(_process_spec(record), args=command or ("/bin/sh",))
+    process = _shell_process(record, command)
     with sigterm_raises():
         snap = choose(store.root).prepare(key, lower_dirs(store, record))
         try:
@@ -323,6 +337,21 @@ def shell(store: Store, cid: str, command: tuple[str, ...], runtime: str = "crun
             return oci.run(request)
         finally:
             snap.remove()
+
+
+def _shell_process(record: KeptContainer, command: tuple[str, ...]) -> ProcessSpec:
+    """The step's process with ``command`` (default ``/bin/sh``); a terminal (and
+    ``TERM=xterm`` when unset, as ``docker run -t``) when hoist runs on one."""
+    import sys
+    from dataclasses import replace
+
+    process = replace(_process_spec(record), args=command or ("/bin/sh",))
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return process
+    env = process.env
+    if not any(item.startswith("TERM=") for item in env):
+        env = (*env, "TERM=xterm")
+    return replace(process, env=env, terminal=True)
 
 
 def _process_spec(record: KeptContainer) -> ProcessSpec:

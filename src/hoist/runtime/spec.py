@@ -111,6 +111,7 @@ class ProcessSpec:
     mounts: tuple[BindMount, ...] = ()
     rlimits: tuple[Rlimit, ...] = DEFAULT_RLIMITS
     capabilities: tuple[str, ...] = DEFAULT_CAPABILITIES
+    terminal: bool = False  # the runtime allocates a pty (crun/runc in the foreground proxy it)
 
 
 def build_config(spec: ProcessSpec, rootfs: str, bundle: str) -> dict[str, Any]:
@@ -140,7 +141,7 @@ def build_config(spec: ProcessSpec, rootfs: str, bundle: str) -> dict[str, Any]:
 def _process(spec: ProcessSpec) -> dict[str, Any]:
     caps = list(spec.capabilities)
     return {
-        "terminal": False,
+        "terminal": spec.terminal,
         "user": {
             "uid": spec.uid,
             "gid": spec.gid,
