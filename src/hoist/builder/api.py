@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from hoist.builder.events import Event, EventSink, NullSink, StepDone
 from hoist.builder.memo import Inputs, memo_key, record, replay
@@ -73,6 +72,9 @@ def run_build(
 
     A rebuild whose inputs did not change is replayed from its record
     (:mod:`hoist.builder.memo`) without loading the rest of hoist.
+
+    Raises:
+        HoistError: see :func:`build`.
     """
     from hoist.store.location import default_root
 
@@ -82,7 +84,7 @@ def run_build(
     store_root = (Path(root) if root is not None else default_root()).absolute()
     key = memo_key(options, source.data, source.where, context_dir)
     if not options.no_cache and not options.check_only:
-        replayed = replay(store_root, key, _tag_names(options.tags), sink)
+        replayed = replay(store_root, key, options.tags, sink)
         if replayed is not None:
             _write_iidfile(options, replayed)
             return replayed
@@ -101,6 +103,7 @@ def _full_build(
     from hoist.dockerfile import parse_bytes
     from hoist.store import Store
 
+    tags = _tag_names(options.tags)  # a bad tag fails the build before any step runs
     dockerfile = parse_bytes(source.data, source.name)
     warnings = _checks(dockerfile, options, sink)
     if options.check_only:
@@ -111,9 +114,9 @@ def _full_build(
         ctx = _context(store, options, dockerfile, context_dir, tee, inputs)
         with store.lease():
             result = Executor(ctx).run()
-        result = replace(result, warnings=(*warnings, *result.warnings))
+        result = result._replace(warnings=(*warnings, *result.warnings))
         if not options.no_cache:
-            record(store, key, result, inputs, tee.done)
+            record(store, key, result, inputs, tee.done, tags)
     _write_iidfile(options, result)
     return result
 
@@ -131,12 +134,13 @@ class _Tee:
         self.sink.emit(event)
 
 
-@dataclass(frozen=True, slots=True)
-class _Source:
-    data: bytes
-    name: str  # shown in diagnostics
-    where: str  # absolute path, or "-" for stdin
-    path: Path | None
+#: The Dockerfile as read: its bytes, the name shown in diagnostics, its absolute
+#: path (or "-" for stdin) and that path as a Path. The functional form of NamedTuple
+#: on purpose: under ``from __future__ import annotations`` the class form compiles
+#: each annotation at import, which costs more than the rest of this module.
+_Source = NamedTuple(  # noqa: UP014
+    "_Source", [("data", bytes), ("name", str), ("where", str), ("path", Path | None)]
+)
 
 
 def _read_dockerfile(options: BuildOptions, context_dir: Path | None) -> _Source:
@@ -160,12 +164,16 @@ def _inputs(source: _Source, context_dir: Path | None) -> Inputs:
     return inputs
 
 
-def _tag_names(tags: tuple[str, ...]) -> dict[str, str]:
-    """Full tag name → the short form docker prints. Raises: InvalidReference."""
+def _tag_names(tags: tuple[str, ...]) -> dict[str, tuple[str, str]]:
+    """Each tag → its full name and the short form docker prints.
+
+    Raises:
+        InvalidReference: a malformed tag.
+    """
     from hoist.models.reference import Reference
 
-    refs = [Reference.parse(tag) for tag in tags]
-    return {str(ref): ref.familiar for ref in refs}
+    refs = {tag: Reference.parse(tag) for tag in tags}
+    return {tag: (str(ref), ref.familiar) for tag, ref in refs.items()}
 
 
 def _write_iidfile(options: BuildOptions, result: BuildResult) -> None:

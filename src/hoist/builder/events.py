@@ -3,17 +3,45 @@
 The executor never prints: it emits these values to an :class:`EventSink`. The
 CLI renders them (classic, plain, tty, json); tests collect them in a list.
 Every event is a frozen value; ``kind`` names it in the JSON rendering.
+
+Events are :class:`typing.NamedTuple` classes rather than dataclasses: this
+module is imported by every build, the replayed no-op one included, and
+creating fifteen frozen slotted dataclasses (and importing ``dataclasses``)
+cost more than the rest of that path. A named tuple would compare equal to
+any tuple with the same items, so :func:`_distinct` makes events equal only to
+events of their own kind. Their fields are ``_fields``; ``_asdict()`` gives them
+as a dict.
 """
 
-from __future__ import annotations
+# No "from __future__ import annotations" here: typing.NamedTuple would compile every
+# string annotation into a ForwardRef at import, which costs more than the classes.
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import ClassVar, Protocol
+from typing import Any, NamedTuple, Protocol, TypeVar
+
+_T = TypeVar("_T", bound=tuple[Any, ...])
 
 
-@dataclass(frozen=True, slots=True)
-class StepRef:
+def _same_kind_eq(self: tuple[Any, ...], other: object) -> bool:
+    return type(self) is type(other) and tuple.__eq__(self, other)  # type: ignore[arg-type]
+
+
+def _same_kind_ne(self: tuple[Any, ...], other: object) -> bool:
+    return not _same_kind_eq(self, other)
+
+
+def _distinct(cls: type[_T]) -> type[_T]:
+    """Make ``cls`` values equal only to values of the same class (not to plain tuples).
+
+    Hashing stays the tuple's: values that compare equal still hash alike.
+    """
+    cls.__eq__ = _same_kind_eq  # type: ignore[method-assign,assignment]
+    cls.__ne__ = _same_kind_ne  # type: ignore[method-assign,assignment]
+    return cls
+
+
+@_distinct
+class StepRef(NamedTuple):
     """Where a step stands: global step number and its place in its stage."""
 
     number: int  # 1-based over the whole build, as the classic builder counts
@@ -25,88 +53,88 @@ class StepRef:
     line: int
 
 
-@dataclass(frozen=True, slots=True)
-class BuildStarted:
-    kind: ClassVar[str] = "build-started"
+@_distinct
+class BuildStarted(NamedTuple):
     total_steps: int
     stages: tuple[str, ...]
+    kind = "build-started"
 
 
-@dataclass(frozen=True, slots=True)
-class StepStarted:
-    kind: ClassVar[str] = "step-started"
+@_distinct
+class StepStarted(NamedTuple):
     step: StepRef
+    kind = "step-started"
 
 
-@dataclass(frozen=True, slots=True)
-class StepCached:
-    kind: ClassVar[str] = "step-cached"
+@_distinct
+class StepCached(NamedTuple):
     step: StepRef
     image_id: str
+    kind = "step-cached"
 
 
-@dataclass(frozen=True, slots=True)
-class ContainerStarted:
-    kind: ClassVar[str] = "container-started"
+@_distinct
+class ContainerStarted(NamedTuple):
     step: StepRef
     container_id: str
+    kind = "container-started"
 
 
-@dataclass(frozen=True, slots=True)
-class StepOutput:
-    kind: ClassVar[str] = "step-output"
+@_distinct
+class StepOutput(NamedTuple):
     step: StepRef
     stream: str  # "stdout" | "stderr"
     data: bytes
+    kind = "step-output"
 
 
-@dataclass(frozen=True, slots=True)
-class ContainerRemoved:
-    kind: ClassVar[str] = "container-removed"
+@_distinct
+class ContainerRemoved(NamedTuple):
     step: StepRef
     container_id: str
+    kind = "container-removed"
 
 
-@dataclass(frozen=True, slots=True)
-class ContainerKept:
+@_distinct
+class ContainerKept(NamedTuple):
     """The intermediate container stays (``--rm=false``, or its command failed)."""
 
-    kind: ClassVar[str] = "container-kept"
     step: StepRef
     container_id: str
+    kind = "container-kept"
 
 
-@dataclass(frozen=True, slots=True)
-class StepDone:
-    kind: ClassVar[str] = "step-done"
+@_distinct
+class StepDone(NamedTuple):
     step: StepRef
     image_id: str
     cached: bool
     seconds: float
     miss_reason: str | None = None
+    kind = "step-done"
 
 
-@dataclass(frozen=True, slots=True)
-class StepFailed:
-    kind: ClassVar[str] = "step-failed"
+@_distinct
+class StepFailed(NamedTuple):
     step: StepRef
     message: str
     seconds: float
+    kind = "step-failed"
 
 
-@dataclass(frozen=True, slots=True)
-class BuildWarning:
-    kind: ClassVar[str] = "warning"
+@_distinct
+class BuildWarning(NamedTuple):
     message: str
     line: int | None = None
+    kind = "warning"
 
 
-@dataclass(frozen=True, slots=True)
-class BuildDone:
-    kind: ClassVar[str] = "build-done"
+@_distinct
+class BuildDone(NamedTuple):
     image_id: str
-    tags: tuple[str, ...] = field(default=())
+    tags: tuple[str, ...] = ()
     seconds: float = 0.0
+    kind = "build-done"
 
 
 Event = (

@@ -5,14 +5,16 @@ Dockerfile bytes and every option that shapes the result) what the build
 produced (each step's intermediate image, the warnings) and what it read:
 the base images by tag, and the ``lstat`` of every context path that COPY/ADD
 selected (files, and the directories above and below them, so an added or
-removed file shows), plus the ignore files. A later build with the same memo
+removed file shows), plus the ignore files, and the full and short names of
+the tags it was given. A later build with the same memo
 key checks those stats and tags, and that the images still exist; if all
 hold, it replays the recorded steps as cache hits without parsing, planning
 or checksumming anything. Any doubt sends the build down the full path,
 whose content-based cache gives the same answer more slowly.
 
 This module is imported on every build: it stays light (standard library,
-events, the read-only store look-ups).
+events, the read-only store look-ups; no ``dataclasses``, no image references:
+a tag the recorded build was not given takes the full path).
 """
 
 from __future__ import annotations
@@ -20,8 +22,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import platform
-import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -30,7 +30,7 @@ from typing import Any
 from hoist.builder import events as ev
 from hoist.builder.options import BuildOptions
 from hoist.builder.result import BuildResult, StepResult
-from hoist.store import quick
+from hoist.store.quick import QuickReader
 
 MEMO_VERSION = 1
 
@@ -51,7 +51,7 @@ def memo_key(
         "labels": sorted(options.labels.items()),
         "network": options.network,
         "runtime": options.runtime,
-        "machine": platform.machine(),
+        "machine": os.uname().machine,  # what platform.machine() answers
         "source_date_epoch": os.environ.get("SOURCE_DATE_EPOCH"),
     }
     text = json.dumps(body, sort_keys=True, separators=(",", ":"))
@@ -71,6 +71,8 @@ class Inputs:
     """What a build read from disk, collected while it runs (thread-safe)."""
 
     def __init__(self) -> None:
+        import threading  # only a full build collects inputs: the replay does without
+
         self._lock = threading.Lock()
         self.paths: dict[str, StatKey] = {}
         self.bases: dict[str, str] = {}
@@ -102,13 +104,23 @@ class Inputs:
 
 
 def record(
-    store: Any, key: str, result: BuildResult, inputs: Inputs, steps: Iterable[ev.StepDone]
+    store: Any,
+    key: str,
+    result: BuildResult,
+    inputs: Inputs,
+    steps: Iterable[ev.StepDone],
+    tags: dict[str, tuple[str, str]],
 ) -> None:
-    """Store what replaying this build needs (nothing when it cannot be replayed)."""
+    """Store what replaying this build needs (nothing when it cannot be replayed).
+
+    ``tags`` maps each tag as given to its full name and the short form docker
+    prints (``app`` → ``docker.io/library/app:latest``, ``app:latest``).
+    """
     if inputs.spoiled is not None:
         return
     body = {
         "image_id": result.image_id,
+        "tags": tags,
         "warnings": list(result.warnings),
         "bases": inputs.bases,
         "inputs": inputs.paths,
@@ -134,30 +146,47 @@ def _ref_fields(ref: ev.StepRef) -> tuple[Any, ...]:
     )
 
 
-def replay(root: Path, key: str, tags: dict[str, str], sink: ev.EventSink) -> BuildResult | None:
+def replay(
+    root: Path, key: str, tags: Iterable[str], sink: ev.EventSink
+) -> BuildResult | None:
     """Replay the build recorded under ``key`` if nothing it read has changed, else None.
 
-    ``tags`` maps each full tag name to its short form; they must already
-    point at the recorded image (tagging anew takes the full path).
+    ``tags`` are as the user gave them; the recorded build must have been
+    given each of them, and they must already point at the recorded image
+    (tagging anew takes the full path).
     """
     started = time.monotonic()
-    text = quick.build_record(root, key)
-    if text is None:
-        return None
-    body = json.loads(text)
-    if not _still_valid(root, body, tags):
-        return None
-    return _emit(body, tuple(tags.values()), sink, time.monotonic() - started)
+    with QuickReader(root) as reader:
+        text = reader.build_record(key)
+        if text is None:
+            return None
+        body = json.loads(text)
+        names = _recorded_tags(body, tags)
+        if names is None or not _still_valid(reader, body, names):
+            return None
+    return _emit(body, tuple(names.values()), sink, time.monotonic() - started)
 
 
-def _still_valid(root: Path, body: dict[str, Any], tags: dict[str, str]) -> bool:
+def _recorded_tags(body: dict[str, Any], tags: Iterable[str]) -> dict[str, str] | None:
+    """Full name → short form of each tag, from the record; None if one is not there."""
+    known = body.get("tags", {})
+    names: dict[str, str] = {}
+    for tag in tags:
+        if tag not in known:
+            return None
+        full, familiar = known[tag]
+        names[full] = familiar
+    return names
+
+
+def _still_valid(reader: QuickReader, body: dict[str, Any], tags: dict[str, str]) -> bool:
     if any(stat_key(path) != value for path, value in body["inputs"].items()):
         return False
     image_id = body["image_id"]
     wanted = {**body["bases"], **dict.fromkeys(tags, image_id)}
-    if quick.tag_targets(root, wanted) != wanted:
+    if reader.tag_targets(wanted) != wanted:
         return False
-    return quick.images_exist(root, [image_id, *(s["image_id"] for s in body["steps"])])
+    return reader.images_exist([image_id, *(s["image_id"] for s in body["steps"])])
 
 
 def _emit(

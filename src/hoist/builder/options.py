@@ -1,16 +1,19 @@
 """What a build is asked to do: the options of ``hoist build`` as one value."""
 
-from __future__ import annotations
+# No "from __future__ import annotations" here: typing.NamedTuple would compile every
+# string annotation into a ForwardRef at import, which costs more than the classes.
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
+from typing import NamedTuple
 
 NETWORK_MODES = ("default", "host", "none")
 
+_NO_PAIRS: Mapping[str, str] = MappingProxyType({})
 
-@dataclass(frozen=True, slots=True)
-class BuildOptions:
+
+class BuildOptions(NamedTuple):
     """Options of one build.
 
     ``dockerfile`` is a path (relative paths are taken from the current
@@ -19,17 +22,20 @@ class BuildOptions:
     ``context`` None means an empty context (``hoist build -``).
     ``network`` "default" runs RUN steps on the host network: hoist sets up no
     bridge (a deliberate difference from docker, documented in the README).
+
+    A named tuple, not a dataclass: every build, the replayed no-op one
+    included, makes one, and that path stays clear of ``dataclasses``.
     """
 
     context: Path | None
     dockerfile: Path | None = None
     dockerfile_text: str | None = None
     tags: tuple[str, ...] = ()
-    build_args: Mapping[str, str] = field(default_factory=dict)
+    build_args: Mapping[str, str] = _NO_PAIRS
     target: str | None = None
     no_cache: bool = False
     network: str = "default"
-    labels: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = _NO_PAIRS
     remove_containers: bool = True
     force_remove: bool = False
     runtime: str = "crun"

@@ -1,12 +1,16 @@
-"""What a build returns: the image and what each step did."""
+"""What a build returns: the image and what each step did.
 
-from __future__ import annotations
+Named tuples, not dataclasses: a replayed no-op build returns these too, and
+that path stays clear of ``dataclasses`` (see :mod:`hoist.builder.events`).
+"""
 
-from dataclasses import dataclass
+# No "from __future__ import annotations" here: typing.NamedTuple would compile every
+# string annotation into a ForwardRef at import, which costs more than the classes.
+
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class StepResult:
+class StepResult(NamedTuple):
     number: int
     stage: str
     instruction: str  # as written, e.g. "RUN npm install"
@@ -17,8 +21,7 @@ class StepResult:
     miss_reason: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class BuildResult:
+class BuildResult(NamedTuple):
     image_id: str
     tags: tuple[str, ...]
     steps: tuple[StepResult, ...]

@@ -8,6 +8,7 @@ machinery inside their handlers so that ``hoist --help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import os
 import sys
@@ -46,14 +47,46 @@ COMMANDS = {
 }
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's help formatter, sized to the terminal without importing :mod:`shutil`.
+
+    argparse makes a formatter for every ``add_argument`` call, and the default
+    one imports ``shutil`` for the width: a noticeable share of a no-op build.
+    The width follows ``shutil.get_terminal_size``: ``$COLUMNS``, else the
+    terminal on stdout, else 80.
+    """
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=_terminal_columns() - 2)
+
+
+def _terminal_columns() -> int:
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns > 0:
+        return columns
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser; with ``argv`` naming a command, only that command's module is loaded."""
     parser = argparse.ArgumentParser(
-        prog="hoist", description="Build container images from Dockerfiles, without a daemon."
+        prog="hoist",
+        description="Build container images from Dockerfiles, without a daemon.",
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--root", help="store directory (default: $HOIST_ROOT or /var/lib/hoist)")
     parser.add_argument("--version", action="version", version=_version())
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # every command's parser formats its help the same way (a command may still pass its own)
+    command_parser = functools.partial(argparse.ArgumentParser, formatter_class=HelpFormatter)
+    subparsers = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=command_parser
+    )
     chosen = _command_module(argv)
     for name in (chosen,) if chosen else COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
@@ -106,11 +139,33 @@ def main(argv: list[str] | None = None) -> int:
         return 70
 
 
+#: The store directories whose entries start-up recovery examines (hoist.runtime.recovery).
+RECOVERED_DIRS = ("containers", "snapshots")
+
+
 def _recover_abandoned(root: str | None) -> None:
-    """Clean containers and mounts a killed hoist left in the store (cheap, never raises)."""
+    """Clean containers and mounts a killed hoist left in the store (cheap, never raises).
+
+    Recovery is imported only when one of :data:`RECOVERED_DIRS` has an entry:
+    most commands find them empty, and a listing costs less than the import.
+    """
+    from hoist.store.location import default_root
+
+    store = root or str(default_root())
+    if not any(_has_entries(os.path.join(store, name)) for name in RECOVERED_DIRS):
+        return
     from hoist.runtime.recovery import recover_for_cli
 
     recover_for_cli(root)
+
+
+def _has_entries(directory: str) -> bool:
+    """Whether ``directory`` exists and is not empty (False when it cannot be listed)."""
+    try:
+        with os.scandir(directory) as entries:
+            return next(entries, None) is not None
+    except OSError:
+        return False
 
 
 def report_error(exc: HoistError) -> None:

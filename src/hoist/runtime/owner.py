@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 RECORD_NAME = "owner.json"
 
 
-@dataclass(frozen=True, slots=True)
-class Owner:
-    """A process identity that survives pid reuse."""
+class Owner(NamedTuple):
+    """A process identity that survives pid reuse.
+
+    A named tuple: every command's start-up recovery may read owner records,
+    and ``dataclasses`` costs more to import than that whole check.
+    """
 
     pid: int
     start_time: int

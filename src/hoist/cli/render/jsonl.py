@@ -10,7 +10,6 @@ invalid bytes replaced). See docs/progress.md.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from typing import Any, TextIO
@@ -21,15 +20,14 @@ from hoist.cli.render import Renderer
 
 def event_to_dict(event: ev.Event) -> dict[str, Any]:
     body: dict[str, Any] = {"event": event.kind, "time": round(time.time(), 3)}
-    for item in dataclasses.fields(event):
-        value = getattr(event, item.name)
+    for name, value in event._asdict().items():
         if isinstance(value, bytes):
             value = value.decode("utf-8", errors="replace")
         elif isinstance(value, ev.StepRef):
-            value = dataclasses.asdict(value)
+            value = value._asdict()
         elif isinstance(value, tuple):
             value = list(value)
-        body[item.name] = value
+        body[name] = value
     return body
 
 
