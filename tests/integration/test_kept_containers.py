@@ -9,6 +9,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -200,3 +201,18 @@ def test_a_shell_on_a_terminal_gets_a_pty_of_its_own(root: Path, tmp_path: Path)
     assert done.returncode == 5, done.stdout
     assert re.search(r"^/dev/pts/\d+\r?$", done.stdout, re.M), done.stdout
     assert "TERM=xterm" in done.stdout
+
+
+def test_a_container_hoist_killed_is_not_kept(root: Path, tmp_path: Path) -> None:
+    text = ("FROM busybox:local AS fails\nRUN sleep 1; exit 3\n"
+            "FROM busybox:local AS killed\nRUN sleep 60\n"
+            "FROM busybox:local\nCOPY --from=fails /bin/busybox /a\n"
+            "COPY --from=killed /bin/busybox /b\n")  # fmt: skip
+    started = time.monotonic()
+    error = fail_build(root, context(tmp_path, text))
+    assert time.monotonic() - started < 30
+    assert error.exit_status == 3
+    with Store.open(root) as store:
+        kept = list_kept(store)
+    assert [(c.instruction, c.exit_status) for c in kept] == [("RUN sleep 1; exit 3", 3)]
+    assert list((root / "snapshots").iterdir()) == []

@@ -37,6 +37,7 @@ class BuildContext:
     inputs: Inputs = field(default_factory=Inputs)
     _runtime: OciRuntime | None = field(default=None, repr=False)
     _active: set[str] = field(default_factory=set, repr=False)
+    _stopping: bool = field(default=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -60,9 +61,16 @@ class BuildContext:
     def kill_containers(self) -> None:
         """Kill every running RUN container (a stage failed, or the build was interrupted)."""
         with self._lock:
+            self._stopping = True
             running = list(self._active)
         for cid in running:
             self.runtime.kill_and_delete(cid)
+
+    @property
+    def stopping(self) -> bool:
+        """Whether the build is being stopped: a container that dies now was killed by
+        hoist, and is not kept as a failed step's."""
+        return self._stopping
 
     def where(self, line: int) -> str:
         return f"{self.dockerfile.filename}:{line}"

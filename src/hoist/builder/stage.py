@@ -56,7 +56,7 @@ from hoist.image import History, Image
 from hoist.image.mutate import append_history, set_created, set_fields
 from hoist.models.digest import Digest
 from hoist.plan import StageState, created_by, creates_layer, evaluate
-from hoist.runtime.container import unpacked_lowers
+from hoist.runtime.container import prepared, unpacked_lowers
 from hoist.runtime.kept import new_id
 from hoist.runtime.oci import new_container_id
 from hoist.runtime.spec import ProcessSpec
@@ -242,8 +242,7 @@ class StageRunner:
         cid = new_id()
         lowers = unpacked_lowers(store, pos.image)
         with ExitStack() as stack:
-            snap = self.ctx.snapshotter.prepare(cid, lowers)
-            stack.callback(snap.remove)
+            snap = stack.enter_context(prepared(self.ctx.snapshotter, cid, lowers))
             rootfs = snap.rootfs
             if isinstance(instr, Run):
                 return self._run(snap, pos, RunStep(instr, after, cid), ref, image, history)
@@ -278,7 +277,7 @@ class StageRunner:
         try:
             process = run_in(self.ctx, snap, step, self._output(ref))
         except CommandFailed as exc:
-            if keeps(self.ctx.options, failed=True):
+            if keeps(self.ctx.options, failed=True) and not self.ctx.stopping:
                 run = self._run_record(pos, step, ref, started, exc.process)
                 self._keep_failed(snap, run, exc, ref)
             raise
@@ -329,8 +328,9 @@ class StageRunner:
             return self._context_root()
         image, image_id = from_image
         lowers = unpacked_lowers(self.ctx.store, image)
-        snap = self.ctx.snapshotter.prepare(f"src-{new_container_id()}", lowers)
-        stack.callback(snap.remove)
+        snap = stack.enter_context(
+            prepared(self.ctx.snapshotter, f"src-{new_container_id()}", lowers)
+        )
         return SourceRoot(Path(snap.rootfs), keep_owner=True, label=f"image {image_id.short}")
 
     def _output(self, ref: ev.StepRef) -> Callable[[str, bytes], None]:

@@ -9,9 +9,10 @@ container through crun or runc, and remove the snapshot whatever happens.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -20,12 +21,14 @@ from hoist.errors import UserInputError
 from hoist.fs.resolve import Root
 from hoist.image.config import ContainerConfig
 from hoist.runtime.oci import OciRuntime, RunRequest, RuntimeName, new_container_id, sigterm_raises
+from hoist.runtime.signals import signals_held
 from hoist.runtime.spec import NetworkMode, ProcessSpec
 from hoist.runtime.users import ExecUser, resolve_user
 
 if TYPE_CHECKING:
     from hoist.image.image import Image
     from hoist.models.digest import Digest
+    from hoist.snapshot.base import MutableSnapshot, Snapshotter
     from hoist.store.store import Store
 
 
@@ -160,16 +163,32 @@ def run_image(store: Store, image_ref: str, options: RunOptions) -> int:
     cid = new_container_id()
     with sigterm_raises():
         lowers = unpacked_lowers(store, stored.image)
-        snap = choose(store.root).prepare(cid, lowers)
-        try:
+        with prepared(choose(store.root), cid, lowers) as snap:
             user = resolve_user(snap.rootfs, options.user or stored.image.config.config.user)
             process = container_process(stored.image.config.config, options, user, cid[6:18])
             ensure_workdir(snap.rootfs, process)
             request = RunRequest(process, snap.rootfs, store.root / "containers",
                                  container_id=cid)
             return runtime.run(request)
-        finally:
-            snap.remove()
+
+
+@contextlib.contextmanager
+def prepared(
+    snapshotter: Snapshotter, key: str, lowers: Sequence[Path]
+) -> Iterator[MutableSnapshot]:
+    """A snapshot that is removed when the block ends, however it ends.
+
+    SIGINT/SIGTERM stay held until the removal is registered: a signal that
+    arrives as the mount completes (when ``prepare`` lets it through) would
+    otherwise raise between ``prepare`` and the ``try`` and leave it mounted.
+    Raises:
+        SnapshotError: as ``Snapshotter.prepare``.
+    """
+    with contextlib.ExitStack() as stack:
+        with signals_held():
+            snap = snapshotter.prepare(key, lowers)
+            stack.callback(snap.remove)
+        yield snap
 
 
 def ensure_workdir(rootfs: Path, process: ProcessSpec) -> None:

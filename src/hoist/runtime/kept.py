@@ -317,7 +317,7 @@ def shell(store: Store, cid: str, command: tuple[str, ...], runtime: str = "crun
     """
     import secrets
 
-    from hoist.runtime.container import ensure_workdir
+    from hoist.runtime.container import ensure_workdir, prepared
     from hoist.runtime.oci import OciRuntime, RunRequest, sigterm_raises
     from hoist.snapshot import choose
 
@@ -328,15 +328,11 @@ def shell(store: Store, cid: str, command: tuple[str, ...], runtime: str = "crun
     oci = OciRuntime(runtime)  # type: ignore[arg-type]
     key = f"shell-{secrets.token_hex(8)}"
     process = _shell_process(record, command)
-    with sigterm_raises():
-        snap = choose(store.root).prepare(key, lower_dirs(store, record))
-        try:
-            ensure_workdir(snap.rootfs, process)
-            request = RunRequest(process, snap.rootfs, store.root / "containers",
-                                 container_id=f"hoist-{key}", interactive=True)
-            return oci.run(request)
-        finally:
-            snap.remove()
+    with sigterm_raises(), prepared(choose(store.root), key, lower_dirs(store, record)) as snap:
+        ensure_workdir(snap.rootfs, process)
+        request = RunRequest(process, snap.rootfs, store.root / "containers",
+                             container_id=f"hoist-{key}", interactive=True)
+        return oci.run(request)
 
 
 def _shell_process(record: KeptContainer, command: tuple[str, ...]) -> ProcessSpec:
