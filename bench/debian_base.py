@@ -124,6 +124,7 @@ def _index(repo: Path) -> None:
     (repo / "Packages").write_bytes(stanzas)
     (repo / "Packages.gz").write_bytes(gzip.compress(stanzas, mtime=0))
     lines = ["Origin: hoist-bench", "Label: hoist-bench", "Suite: bench", "Codename: bench"]
+    lines.append("Date: " + time.strftime("%a, %d %b %Y %H:%M:%S UTC", time.gmtime()))
     lines.append("SHA256:")
     for name in ("Packages", "Packages.gz"):
         data = (repo / name).read_bytes()

@@ -20,6 +20,7 @@ import importlib.util
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -109,13 +110,21 @@ class Hoist(Tool):
         _check([*self._build(self.template), "-t", "busybox:local", str(base)], self.env)
 
     def import_base(self, tarball: Path, ref: str) -> None:
+        """Import, then unpack the layer once (``hoist run``), as ``docker import`` does.
+
+        hoist unpacks a layer when a step first needs it; without this every cold
+        build would unpack the 120 MB base, work docker did at import time.
+        """
         hoist = [str(self.executable), "--root", str(self.template)]
         _check([*hoist, "import", "-c", DEBIAN_CMD, str(tarball), ref], self.env)
+        _check([*hoist, "run", "--rm", "--network", "none", ref, "true"], self.env)
 
     def reset(self, work: Path) -> None:
         self.root = work / "hoist-store"
         shutil.rmtree(self.root, ignore_errors=True)
-        shutil.copytree(self.template, self.root, symlinks=True)
+        # cp -a, not copytree: unpacked layers hold device nodes (a Debian base's /dev/zero
+        # would be read forever), whiteouts and overlay xattrs
+        _check(["cp", "-a", str(self.template), str(self.root)], self.env)
 
     def _build(self, root: Path) -> list[str]:
         return [str(self.executable), "--root", str(root), "build"]
@@ -449,6 +458,8 @@ def _set_up(
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # SIGTERM unwinds like ^C, so the mirror server stops and the work dir is removed.
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         return _run(args)
     except BenchError as exc:
@@ -486,6 +497,10 @@ def _run(args: argparse.Namespace) -> int:
     write_results(args.out, results, tool_names, notes)
     print(f"wrote {args.out}")
     return 0
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _debian(stack: ExitStack, cache: Path) -> Path:

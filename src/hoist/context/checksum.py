@@ -19,6 +19,11 @@ memoised in a :class:`ChecksumCache` under the file's host path and its
 :class:`StatKey` ``(device, inode, size, mtime_ns, ctime_ns)``: an unchanged
 file is stat'ed, never read again. Directories are always re-listed (a
 directory's own stat says nothing about its children's content).
+
+A source is checksummed between ``cache.load(root)`` and ``cache.flush()``: the
+store-backed cache fetches the memo of the whole tree in one query and writes
+the new digests in one transaction, not one statement per file (a 20,000-file
+context spent seconds in SQLite otherwise).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
@@ -73,9 +79,15 @@ class StatKey:
 class ChecksumCache(Protocol):
     """Memo of file content digests: ``path`` is the file's host path."""
 
+    def load(self, root: str) -> None:
+        """Many paths below the host directory ``root`` are about to be asked for."""
+
     def get(self, path: str, key: StatKey) -> str | None: ...
 
     def put(self, path: str, key: StatKey, digest: str) -> None: ...
+
+    def flush(self) -> None:
+        """Make the puts so far last (a store writes them in one transaction)."""
 
 
 class MemoryChecksumCache:
@@ -83,6 +95,12 @@ class MemoryChecksumCache:
 
     def __init__(self) -> None:
         self._items: dict[str, tuple[StatKey, str]] = {}
+
+    def load(self, root: str) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
 
     def get(self, path: str, key: StatKey) -> str | None:
         item = self._items.get(path)
@@ -95,26 +113,75 @@ class MemoryChecksumCache:
         return len(self._items)
 
 
+_Row = tuple[tuple[int, ...], str]
+
+
 class _StoreLike(Protocol):
     def checksum_get(self, path: str, stat_key: tuple[int, ...]) -> str | None: ...
 
-    def checksum_put(self, path: str, stat_key: tuple[int, ...], digest: str) -> None: ...
+    def checksums_under(self, prefix: str) -> dict[str, _Row]: ...
+
+    def checksum_put_many(self, rows: Iterable[tuple[str, tuple[int, ...], str]]) -> None: ...
 
 
 class StoreChecksumCache:
-    """:class:`ChecksumCache` over the store's SQLite checksum table (helper A's API).
+    """:class:`ChecksumCache` over the store's SQLite checksum table.
 
-    The stat key is passed as the tuple ``(device, inode, size, mtime_ns, ctime_ns)``.
+    The stat key is stored as the tuple ``(device, inode, size, mtime_ns, ctime_ns)``.
+    :meth:`load` reads every row below a root in one query; :meth:`put` keeps the
+    row in memory until :meth:`flush` writes all of them in one transaction (a
+    crash before it only loses memo rows, which are recomputed). Paths that are
+    not valid UTF-8 (SQLite TEXT) are memoised in memory only. Thread-safe:
+    stages running in parallel share one cache.
     """
 
     def __init__(self, store: _StoreLike) -> None:
         self._store = store
+        self._lock = threading.Lock()
+        self._loaded: set[str] = set()
+        self._rows: dict[str, _Row] = {}
+        self._pending: dict[str, _Row] = {}
+
+    def load(self, root: str) -> None:
+        prefix = root.rstrip("/") + "/"
+        with self._lock:
+            if prefix in self._loaded or not _storable(prefix):
+                return
+            rows = self._store.checksums_under(prefix)
+            self._rows = {**rows, **self._rows}
+            self._loaded.add(prefix)
 
     def get(self, path: str, key: StatKey) -> str | None:
-        return self._store.checksum_get(path, _as_tuple(key))
+        stat_key = _as_tuple(key)
+        with self._lock:
+            row = self._pending.get(path) or self._rows.get(path)
+            if row is None and not self._covered(path) and _storable(path):
+                digest = self._store.checksum_get(path, stat_key)
+                return digest
+        return row[1] if row is not None and row[0] == stat_key else None
 
     def put(self, path: str, key: StatKey, digest: str) -> None:
-        self._store.checksum_put(path, _as_tuple(key), digest)
+        with self._lock:
+            self._pending[path] = (_as_tuple(key), digest)
+
+    def flush(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, {}
+            self._rows.update(pending)
+            rows = [(p, k, d) for p, (k, d) in pending.items() if _storable(p)]
+            self._store.checksum_put_many(rows)
+
+    def _covered(self, path: str) -> bool:
+        return any(path.startswith(prefix) for prefix in self._loaded)
+
+
+def _storable(path: str) -> bool:
+    """Whether SQLite can hold ``path`` (a non-UTF-8 file name decodes to surrogates)."""
+    try:
+        path.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _as_tuple(key: StatKey) -> tuple[int, int, int, int, int]:
@@ -163,6 +230,14 @@ def source_digests(sel: Selected, cache: ChecksumCache) -> tuple[str, dict[str, 
 
 
 def _source(sel: Selected, cache: ChecksumCache, record: dict[str, str] | None) -> str:
+    cache.load(sel.tree.root.path)
+    try:
+        return _walk_source(sel, cache, record)
+    finally:
+        cache.flush()
+
+
+def _walk_source(sel: Selected, cache: ChecksumCache, record: dict[str, str] | None) -> str:
     if sel.is_dir:
         fd = open_selected_dir(sel)
         try:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from hoist.errors import BlobNotFound, ImageNotFound, InvalidReference, StoreError
@@ -289,6 +289,12 @@ class Store:
 
     def checksum_put(self, path: str, stat_key: tuple[int, ...], checksum: str) -> None:
         self.tables.checksum_put(path, stat_key, checksum)
+
+    def checksums_under(self, prefix: str) -> dict[str, tuple[tuple[int, ...], str]]:
+        return self.tables.checksums_under(prefix)
+
+    def checksum_put_many(self, rows: Iterable[tuple[str, tuple[int, ...], str]]) -> None:
+        self.tables.checksum_put_many(rows)
 
 
 def _check_manifest(data: bytes, image: Image) -> Manifest:

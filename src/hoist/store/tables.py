@@ -53,6 +53,35 @@ class Tables:
                 (path, *stat_key, checksum),
             )
 
+    def checksums_under(self, prefix: str) -> dict[str, tuple[tuple[int, ...], str]]:
+        """Every memoised ``path -> (stat_key, checksum)`` whose path starts with ``prefix``.
+
+        One range query (paths compare as UTF-8 bytes, so ``[prefix, next(prefix))`` is
+        exactly the paths that start with it). ``prefix`` must not be empty.
+        """
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        rows = self.db.query(
+            "SELECT path, dev, ino, size, mtime_ns, ctime_ns, checksum FROM context_checksums"
+            " WHERE path >= ? AND path < ?",
+            (prefix, upper),
+        )
+        return {row[0]: (tuple(row[1:6]), row[6]) for row in rows}
+
+    def checksum_put_many(self, rows: Iterable[tuple[str, tuple[int, ...], str]]) -> None:
+        """Memoise many ``(path, stat_key, checksum)`` rows in one transaction."""
+        values = []
+        for path, stat_key, checksum in rows:
+            _check_stat_key(stat_key)
+            values.append((path, *stat_key, checksum))
+        if not values:
+            return
+        with self.db.transaction() as tx:
+            tx.executemany(
+                "INSERT OR REPLACE INTO context_checksums(path, dev, ino, size, mtime_ns,"
+                " ctime_ns, checksum) VALUES (?,?,?,?,?,?,?)",
+                values,
+            )
+
     def compressed_get(self, diff_id: Digest, codec: str) -> tuple[Digest, int] | None:
         row = self.db.one(
             "SELECT digest, size FROM compressed_blobs WHERE diff_id=? AND codec=?",

@@ -288,3 +288,49 @@ def test_xattrs_copied_but_not_overlay_internal(tmp_path: Path) -> None:
     assert os.getxattr(rootfs / "f", "user.note") == b"kept"
     assert os.getxattr(rootfs / "d" / "sub", "user.dir") == b"d"
     assert "trusted.overlay.opaque" not in os.listxattr(rootfs / "f")
+
+
+def test_existing_entries_replaced_not_followed(tmp_path: Path) -> None:
+    # A free name is created in place; a taken one (file, symlink) is replaced by rename.
+    ctx = make_tree(
+        tmp_path / "ctx", {"d/new": "n", "d/file": "f", "d/link": "l", "d/sym": ("link", "t")}
+    )
+    outside = tmp_path / "outside"
+    outside.write_text("victim")
+    rootfs = make_tree(
+        tmp_path / "rootfs", {"t/file": "old", "t/sym": "old", "t/link": ("link", str(outside))}
+    )
+    with Root(ctx) as croot, Root(rootfs) as droot:
+        copy_into(select_sources(SourceTree(croot), ["d"]), "/t", "/", droot)
+    tree = describe(rootfs)
+    assert (tree["t/new"], tree["t/file"], tree["t/link"]) == (
+        "file 0644 0:0 n",
+        "file 0644 0:0 f",
+        "file 0644 0:0 l",
+    )
+    assert tree["t/sym"] == "link 0777 0:0 -> t"
+    assert outside.read_text() == "victim"
+    assert not [p for p in os.listdir(rootfs / "t") if p.startswith(".hoist")]
+
+
+@pytest.mark.parametrize("taken", [False, True])
+def test_failed_file_copy_leaves_nothing_half_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, taken: bool
+) -> None:
+    from hoist.builder.steps import copy as copy_mod
+
+    def no_space(src: int, dst: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    ctx = make_tree(tmp_path / "ctx", {"f": "new"})
+    rootfs = make_tree(tmp_path / "rootfs", {"d/f": "old"} if taken else {"d": None})
+    monkeypatch.setattr(copy_mod, "_copy_xattrs", no_space)
+    with (
+        Root(ctx) as croot,
+        Root(rootfs) as droot,
+        pytest.raises(BuildError, match="No space left on device"),
+    ):
+        copy_into(select_sources(SourceTree(croot), ["f"]), "/d/f", "/", droot)
+    assert os.listdir(rootfs / "d") == (["f"] if taken else [])
+    if taken:
+        assert (rootfs / "d" / "f").read_text() == "old"

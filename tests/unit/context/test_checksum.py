@@ -184,3 +184,80 @@ def test_source_digests_name_what_changed(ctx: tuple[Path, SourceTree]) -> None:
     _, after = source_digests(sel, cache)
     changed = sorted(p for p in after if after[p] != before.get(p))
     assert changed == [".", "app", "app/main.py"]
+
+
+class CountingStore:
+    """The store's checksum API over a real store, counting the calls that reach SQLite."""
+
+    def __init__(self, store: object) -> None:
+        self.store = store
+        self.calls: list[str] = []
+
+    def checksum_get(self, path: str, stat_key: tuple[int, ...]) -> str | None:
+        self.calls.append("get")
+        return self.store.checksum_get(path, stat_key)  # type: ignore[attr-defined]
+
+    def checksums_under(self, prefix: str) -> dict[str, tuple[tuple[int, ...], str]]:
+        self.calls.append("under")
+        return self.store.checksums_under(prefix)  # type: ignore[attr-defined]
+
+    def checksum_put_many(self, rows: list[tuple[str, tuple[int, ...], str]]) -> None:
+        self.calls.append(f"put_many {len(list(rows))}")
+        self.store.checksum_put_many(rows)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[object]:
+    from hoist.store.store import Store
+
+    opened = Store.open(tmp_path / "store")
+    yield opened
+
+
+def test_store_cache_one_query_and_one_transaction_per_source(
+    ctx: tuple[Path, SourceTree], store: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base, tree = ctx
+    (sel,) = select_sources(tree, ["."])
+    counting = CountingStore(store)
+    first = source_checksum(sel, StoreChecksumCache(counting))  # type: ignore[arg-type]
+    assert counting.calls == ["under", "put_many 3"]  # main.py, util.py, readme
+    reads: list[str] = []
+    real = checksum_mod.hash_file
+    monkeypatch.setattr(
+        checksum_mod, "hash_file", lambda t, d, e: reads.append(e.path) or real(t, d, e)
+    )
+    counting.calls.clear()  # a new build (new cache object) reads the memo back from the DB
+    assert source_checksum(sel, StoreChecksumCache(counting)) == first  # type: ignore[arg-type]
+    assert (counting.calls, reads) == (["under", "put_many 0"], [])
+    (base / "readme").write_text("changed")
+    counting.calls.clear()
+    assert source_checksum(sel, StoreChecksumCache(counting)) != first  # type: ignore[arg-type]
+    assert (counting.calls, reads) == (["under", "put_many 1"], ["readme"])
+
+
+def test_store_cache_paths_outside_loaded_roots_query_one_by_one(store: object) -> None:
+    cache = StoreChecksumCache(store)  # type: ignore[arg-type]
+    key = StatKey(1, 2, 3, 4, 5)
+    cache.put("/a/f", key, "d1")
+    cache.flush()
+    fresh = StoreChecksumCache(store)  # type: ignore[arg-type]
+    assert fresh.get("/a/f", key) == "d1"  # nothing loaded: a single-row query
+    fresh.load("/b")
+    assert fresh.get("/a/f", key) == "d1"
+    assert fresh.get("/a/f", StatKey(1, 2, 3, 4, 6)) is None
+    fresh.load("/a")
+    assert fresh.get("/ab/f", key) is None  # "/a/" is the prefix, not "/a"
+
+
+def test_store_cache_non_utf8_names(tmp_path: Path, store: object) -> None:
+    # SQLite TEXT cannot hold a surrogate-escaped name: memoised in memory only
+    base = tmp_path / "ctx"
+    base.mkdir()
+    (base / os.fsdecode(b"\xff\xfe.txt")).write_text("x")
+    with Root(base) as root:
+        (sel,) = select_sources(SourceTree(root), ["."])
+        cache = StoreChecksumCache(store)  # type: ignore[arg-type]
+        first = source_checksum(sel, cache)
+        assert source_checksum(sel, StoreChecksumCache(store)) == first  # type: ignore[arg-type]
+        assert source_checksum(sel, MemoryChecksumCache()) == first

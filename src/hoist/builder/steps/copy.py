@@ -31,8 +31,11 @@ Destination rules (dockerfile2llb + fsutil ``copy``):
   instruction is resolved through symlinks *inside* the rootfs.
 
 Everything in the rootfs is resolved through :class:`hoist.fs.resolve.Root`
-and written by descriptor: temp name in the target directory, content,
-``fchown``/``fchmod``/``futimens``, then ``rename`` over the final name.
+and written by descriptor: created under its final name with ``O_EXCL`` (so
+nothing already there is followed or replaced), content,
+``fchown``/``fchmod``/``futimens``; only when the name is taken is the entry
+made under a temp name in the target directory and renamed over it (a
+rename per file is a measurable part of copying a 20,000-file context).
 
 ``--link`` is accepted and ignored: hoist writes the same files either way
 (the layer of a COPY holds exactly what it copied), only BuildKit's layer
@@ -252,55 +255,105 @@ def _copy_entry(
     if st.st_nlink > 1 and key in copier.links:
         _link(copier, copier.links[key], dst_dirfd, name, dst_path)
         return
-    tmp = _tmp_name(name)
     try:
-        _create(copier, tree, src_dirfd, entry, dst_dirfd, tmp)
-        os.rename(tmp, name, src_dir_fd=dst_dirfd, dst_dir_fd=dst_dirfd)
+        _place(copier, tree, src_dirfd, entry, dst_dirfd, name)
     except OSError as exc:
-        _unlink_quietly(dst_dirfd, tmp)
         raise _write_error(copier, dst_path, exc) from exc
     if st.st_nlink > 1 and not stat.S_ISLNK(st.st_mode):
         copier.links[key] = dst_path
 
 
-def _create(
-    copier: _Copier, tree: SourceTree, src_dirfd: int, entry: Entry, dst_dirfd: int, tmp: str
+def _place(
+    copier: _Copier, tree: SourceTree, src_dirfd: int, entry: Entry, dst_dirfd: int, name: str
 ) -> None:
+    """Create the copy as ``name``: directly when the name is free, else by temp + rename.
+
+    Every create is exclusive (``O_EXCL``, ``symlink``, ``mkfifo``, ``mknod`` fail
+    with EEXIST before making anything), so the direct attempt never writes
+    through or replaces an existing entry.
+
+    Raises:
+        OSError: creating, filling or renaming failed (nothing half-made is left).
+    """
+    try:
+        _create(copier, tree, src_dirfd, entry, dst_dirfd, name)
+        return
+    except FileExistsError:
+        pass  # something is there already: replace it atomically
+    tmp = _tmp_name(name)
+    _create(copier, tree, src_dirfd, entry, dst_dirfd, tmp)
+    try:
+        os.rename(tmp, name, src_dir_fd=dst_dirfd, dst_dir_fd=dst_dirfd)
+    except OSError:
+        _unlink_quietly(dst_dirfd, tmp)
+        raise
+
+
+def _create(
+    copier: _Copier, tree: SourceTree, src_dirfd: int, entry: Entry, dst_dirfd: int, name: str
+) -> None:
+    """Make ``name`` in ``dst_dirfd`` (exclusively) as a copy of ``entry``.
+
+    Raises:
+        FileExistsError: ``name`` exists; nothing was made or changed.
+        OSError: anything else; a ``name`` made here has been removed again.
+    """
     st = entry.st
     if stat.S_ISREG(st.st_mode):
-        _create_file(copier, tree, src_dirfd, entry, dst_dirfd, tmp)
-    elif stat.S_ISLNK(st.st_mode):
-        os.symlink(os.readlink(entry.name, dir_fd=src_dirfd), tmp, dir_fd=dst_dirfd)
-        uid, gid = copier.owner(tree, st)
-        os.chown(tmp, uid, gid, dir_fd=dst_dirfd, follow_symlinks=False)
-        os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns), dir_fd=dst_dirfd, follow_symlinks=False)
-    else:  # FIFO or device: created, never opened for reading
-        if stat.S_ISFIFO(st.st_mode):
-            os.mkfifo(tmp, 0o600, dir_fd=dst_dirfd)
-        else:
-            os.mknod(tmp, stat.S_IFMT(st.st_mode) | 0o600, st.st_rdev, dir_fd=dst_dirfd)
-        fd = os.open(tmp, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dst_dirfd)
+        src = open_file(tree, src_dirfd, entry)
         try:
-            _set_meta_path(copier, tree, fd, st)
+            _create_file(copier, tree, src, st, dst_dirfd, name)
         finally:
-            os.close(fd)
+            os.close(src)
+        return
+    _make_node(src_dirfd, entry, dst_dirfd, name)
+    try:
+        _node_meta(copier, tree, st, dst_dirfd, name)
+    except OSError:
+        _unlink_quietly(dst_dirfd, name)
+        raise
+
+
+def _make_node(src_dirfd: int, entry: Entry, dst_dirfd: int, name: str) -> None:
+    """A symlink (target verbatim), FIFO or device node; never opened for reading."""
+    st = entry.st
+    if stat.S_ISLNK(st.st_mode):
+        os.symlink(os.readlink(entry.name, dir_fd=src_dirfd), name, dir_fd=dst_dirfd)
+    elif stat.S_ISFIFO(st.st_mode):
+        os.mkfifo(name, 0o600, dir_fd=dst_dirfd)
+    else:
+        os.mknod(name, stat.S_IFMT(st.st_mode) | 0o600, st.st_rdev, dir_fd=dst_dirfd)
+
+
+def _node_meta(
+    copier: _Copier, tree: SourceTree, st: os.stat_result, dst_dirfd: int, name: str
+) -> None:
+    if stat.S_ISLNK(st.st_mode):
+        uid, gid = copier.owner(tree, st)
+        os.chown(name, uid, gid, dir_fd=dst_dirfd, follow_symlinks=False)
+        os.utime(name, ns=(st.st_atime_ns, st.st_mtime_ns), dir_fd=dst_dirfd, follow_symlinks=False)
+        return
+    fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dst_dirfd)
+    try:
+        _set_meta_path(copier, tree, fd, st)
+    finally:
+        os.close(fd)
 
 
 def _create_file(
-    copier: _Copier, tree: SourceTree, src_dirfd: int, entry: Entry, dst_dirfd: int, tmp: str
+    copier: _Copier, tree: SourceTree, src: int, st: os.stat_result, dst_dirfd: int, name: str
 ) -> None:
-    src = open_file(tree, src_dirfd, entry)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    dst = os.open(name, flags, 0o600, dir_fd=dst_dirfd)
     try:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        dst = os.open(tmp, flags, 0o600, dir_fd=dst_dirfd)
-        try:
-            _copy_data(src, dst, entry.st.st_size)
-            _copy_xattrs(src, dst)
-            _set_meta(copier, tree, dst, entry.st, tmp)
-        finally:
-            os.close(dst)
+        _copy_data(src, dst, st.st_size)
+        _copy_xattrs(src, dst)
+        _set_meta(copier, tree, dst, st, name)
+    except BaseException:
+        _unlink_quietly(dst_dirfd, name)
+        raise
     finally:
-        os.close(src)
+        os.close(dst)
 
 
 def _copy_data(src: int, dst: int, size: int) -> None:

@@ -117,14 +117,23 @@ def _source_item(sel: Selected, ctx: BuildContext) -> dict[str, Any]:
     """A source's checksum, with its files' checksums when few enough to explain a miss."""
     total, entries = source_digests(sel, ctx.checksums)
     item: dict[str, Any] = {
-        "path": sel.path,
-        "name": sel.name,
-        "parents": sel.parents,
+        "path": _json_text(sel.path),
+        "name": _json_text(sel.name),
+        "parents": _json_text(sel.parents),
         "sum": total,
     }
     if sel.is_dir and len(entries) <= MAX_EXPLAINED_FILES:
-        item["files"] = entries
+        item["files"] = {_json_text(path): digest for path, digest in entries.items()}
     return item
+
+
+def _json_text(path: str) -> str:
+    """A file name as JSON can carry it: bytes that are not UTF-8 become ``\\xNN``.
+
+    Only for reading a key: ``sum`` hashes the names as bytes, so two names that
+    print alike still give different keys.
+    """
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def _url_component(ctx: BuildContext, url: str, instr: Copy | Add, where: str) -> dict[str, Any]:
