@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from hoist.builder.events import Event, EventSink, NullSink, StepDone
@@ -48,8 +47,8 @@ def build(
             base image…); what was built before it stays in the store.
     """
     options = BuildOptions(
-        context=Path(context) if context is not None else None,
-        dockerfile=Path(dockerfile) if dockerfile is not None else None,
+        context=os.fspath(context) if context is not None else None,
+        dockerfile=os.fspath(dockerfile) if dockerfile is not None else None,
         tags=tuple(tags),
         build_args=dict(build_args or {}),
         target=target,
@@ -71,17 +70,18 @@ def run_build(
     """Run a build described by ``options`` (see :func:`build`).
 
     A rebuild whose inputs did not change is replayed from its record
-    (:mod:`hoist.builder.memo`) without loading the rest of hoist.
+    (:mod:`hoist.builder.memo`) without loading the rest of hoist; up to
+    that point paths are strings (``os.path``), which spares it ``pathlib``.
 
     Raises:
         HoistError: see :func:`build`.
     """
-    from hoist.store.location import default_root
+    from hoist.store.location import default_root_dir
 
     sink = sink or NullSink()
     context_dir = _context_dir(options)
     source = _read_dockerfile(options, context_dir)
-    store_root = (Path(root) if root is not None else default_root()).absolute()
+    store_root = _absolute(os.fspath(root) if root is not None else default_root_dir())
     key = memo_key(options, source.data, source.where, context_dir)
     if not options.no_cache and not options.check_only:
         replayed = replay(store_root, key, options.tags, sink)
@@ -93,12 +93,14 @@ def run_build(
 
 def _full_build(
     options: BuildOptions,
-    store_root: Path,
+    store_root: str,
     source: _Source,
-    context_dir: Path | None,
+    context_dir: str | None,
     key: str,
     sink: EventSink,
 ) -> BuildResult:
+    from pathlib import Path
+
     from hoist.builder.executor import Executor
     from hoist.dockerfile import parse_bytes
     from hoist.store import Store
@@ -110,7 +112,7 @@ def _full_build(
         return BuildResult("", (), (), 0.0, warnings)
     inputs = _inputs(source, context_dir)
     tee = _Tee(sink)
-    with Store.open(store_root) as store:
+    with Store.open(Path(store_root)) as store:
         ctx = _context(store, options, dockerfile, context_dir, tee, inputs)
         with store.lease():
             result = Executor(ctx).run()
@@ -134,33 +136,34 @@ class _Tee:
         self.sink.emit(event)
 
 
-#: The Dockerfile as read: its bytes, the name shown in diagnostics, its absolute
-#: path (or "-" for stdin) and that path as a Path. The functional form of NamedTuple
-#: on purpose: under ``from __future__ import annotations`` the class form compiles
-#: each annotation at import, which costs more than the rest of this module.
+#: The Dockerfile as read: its bytes, the name shown in diagnostics, and its real
+#: path (or "-" for stdin). The functional form of NamedTuple on purpose: under
+#: ``from __future__ import annotations`` the class form compiles each annotation
+#: at import, which costs more than the rest of this module.
 _Source = NamedTuple(  # noqa: UP014
-    "_Source", [("data", bytes), ("name", str), ("where", str), ("path", Path | None)]
+    "_Source", [("data", bytes), ("name", str), ("where", str)]
 )
 
 
-def _read_dockerfile(options: BuildOptions, context_dir: Path | None) -> _Source:
+def _read_dockerfile(options: BuildOptions, context_dir: str | None) -> _Source:
     if options.dockerfile_text is not None:
-        return _Source(options.dockerfile_text.encode(), "Dockerfile", "-", None)
+        return _Source(options.dockerfile_text.encode(), "Dockerfile", "-")
     path = _dockerfile_path(options, context_dir)
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError as exc:
         raise UserInputError(f"reading the Dockerfile {path}: {exc.strerror}") from exc
-    return _Source(data, path.name, str(path.resolve()), path.resolve())
+    return _Source(data, os.path.basename(path), os.path.realpath(path))
 
 
-def _inputs(source: _Source, context_dir: Path | None) -> Inputs:
+def _inputs(source: _Source, context_dir: str | None) -> Inputs:
     """A fresh input record, holding the ignore files a build may read (present or not)."""
     inputs = Inputs()
     if context_dir is not None:
-        inputs.path(context_dir / ".dockerignore")
-    if source.path is not None:
-        inputs.path(source.path.with_name(source.path.name + ".dockerignore"))
+        inputs.path(os.path.join(context_dir, ".dockerignore"))
+    if source.where != "-":
+        inputs.path(source.where + ".dockerignore")
     return inputs
 
 
@@ -178,7 +181,8 @@ def _tag_names(tags: tuple[str, ...]) -> dict[str, tuple[str, str]]:
 
 def _write_iidfile(options: BuildOptions, result: BuildResult) -> None:
     if options.iidfile is not None:
-        options.iidfile.write_text(result.image_id)
+        with open(options.iidfile, "w", encoding="utf-8") as f:
+            f.write(result.image_id)
 
 
 def _checks(dockerfile: Any, options: BuildOptions, sink: EventSink) -> tuple[str, ...]:
@@ -208,31 +212,43 @@ def _checks(dockerfile: Any, options: BuildOptions, sink: EventSink) -> tuple[st
     return tuple(w.short() for w in report.warnings)
 
 
-def _context_dir(options: BuildOptions) -> Path | None:
+def _context_dir(options: BuildOptions) -> str | None:
+    """The context's real path.
+
+    Raises:
+        ContextError: it is not a directory.
+    """
     if options.context is None:
         return None
     path = options.context
-    if not path.is_dir():
+    if not os.path.isdir(path):
         raise ContextError(f"reading the build context: {path} is not a directory")
-    return path.resolve()
+    return os.path.realpath(path)
 
 
-def _dockerfile_path(options: BuildOptions, context_dir: Path | None) -> Path:
+def _absolute(path: str) -> str:
+    """``path`` from the current directory, as ``Path.absolute`` (no ``..`` collapsed)."""
+    return path if os.path.isabs(path) else os.path.join(os.getcwd(), path)
+
+
+def _dockerfile_path(options: BuildOptions, context_dir: str | None) -> str:
     if options.dockerfile is not None:
         return options.dockerfile
     if context_dir is None:
         raise UserInputError("hoist build -: the Dockerfile comes on stdin; give no -f with it")
-    return context_dir / "Dockerfile"
+    return os.path.join(context_dir, "Dockerfile")
 
 
 def _context(
     store: object,
     options: BuildOptions,
     dockerfile: object,
-    context_dir: Path | None,
+    context_dir: str | None,
     sink: EventSink,
     inputs: Inputs,
 ) -> BuildContext:
+    from pathlib import Path
+
     from hoist.builder.context import BuildContext
     from hoist.context.checksum import StoreChecksumCache
     from hoist.context.ignore import load_ignore
@@ -241,9 +257,10 @@ def _context(
     from hoist.snapshot import choose
 
     ignore = None
-    if context_dir is not None:
-        df_path = options.dockerfile.resolve() if options.dockerfile else None
-        ignore = load_ignore(context_dir, df_path)
+    context_path = Path(context_dir) if context_dir is not None else None
+    if context_path is not None:
+        df_path = Path(options.dockerfile).resolve() if options.dockerfile else None
+        ignore = load_ignore(context_path, df_path)
     return BuildContext(
         store=store,  # type: ignore[arg-type]
         snapshotter=choose(store.root),  # type: ignore[attr-defined]
@@ -251,7 +268,7 @@ def _context(
         sink=sink,
         options=options,
         dockerfile=dockerfile,  # type: ignore[arg-type]
-        context_dir=context_dir,
+        context_dir=context_path,
         ignore=ignore,
         checksums=StoreChecksumCache(store),  # type: ignore[arg-type]
         source_date_epoch=source_date_epoch_from_env(dict(os.environ)),

@@ -24,13 +24,15 @@ import json
 import os
 import time
 from collections.abc import Iterable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hoist.builder import events as ev
 from hoist.builder.options import BuildOptions
 from hoist.builder.result import BuildResult, StepResult
 from hoist.store.quick import QuickReader
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 MEMO_VERSION = 1
 
@@ -38,14 +40,14 @@ StatKey = list[int] | None
 
 
 def memo_key(
-    options: BuildOptions, dockerfile: bytes, dockerfile_path: str, context_dir: Path | None
+    options: BuildOptions, dockerfile: bytes, dockerfile_path: str, context_dir: str | None
 ) -> str:
     """The digest of everything, besides inputs on disk, that decides a build's result."""
     body = {
         "version": MEMO_VERSION,
         "dockerfile": hashlib.sha256(dockerfile).hexdigest(),
         "dockerfile_path": dockerfile_path,
-        "context": str(context_dir) if context_dir else None,
+        "context": context_dir,
         "build_args": sorted(options.build_args.items()),
         "target": options.target,
         "labels": sorted(options.labels.items()),
@@ -147,7 +149,7 @@ def _ref_fields(ref: ev.StepRef) -> tuple[Any, ...]:
 
 
 def replay(
-    root: Path, key: str, tags: Iterable[str], sink: ev.EventSink
+    root: str, key: str, tags: Iterable[str], sink: ev.EventSink
 ) -> BuildResult | None:
     """Replay the build recorded under ``key`` if nothing it read has changed, else None.
 

@@ -4,7 +4,6 @@
 # string annotation into a ForwardRef at import, which costs more than the classes.
 
 from collections.abc import Mapping
-from pathlib import Path
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -16,19 +15,20 @@ _NO_PAIRS: Mapping[str, str] = MappingProxyType({})
 class BuildOptions(NamedTuple):
     """Options of one build.
 
-    ``dockerfile`` is a path (relative paths are taken from the current
-    directory, as docker does) or None for ``CONTEXT/Dockerfile``;
+    Paths are strings as given: relative ones are taken from the current
+    directory, as docker does. ``dockerfile`` None means ``CONTEXT/Dockerfile``;
     ``dockerfile_text`` is used instead when the Dockerfile came on stdin.
     ``context`` None means an empty context (``hoist build -``).
     ``network`` "default" runs RUN steps on the host network: hoist sets up no
     bridge (a deliberate difference from docker, documented in the README).
 
-    A named tuple, not a dataclass: every build, the replayed no-op one
-    included, makes one, and that path stays clear of ``dataclasses``.
+    A named tuple of strings, not a dataclass of paths: every build, the
+    replayed no-op one included, makes one, and that path stays clear of
+    ``dataclasses`` and ``pathlib``.
     """
 
-    context: Path | None
-    dockerfile: Path | None = None
+    context: str | None
+    dockerfile: str | None = None
     dockerfile_text: str | None = None
     tags: tuple[str, ...] = ()
     build_args: Mapping[str, str] = _NO_PAIRS
@@ -39,5 +39,5 @@ class BuildOptions(NamedTuple):
     remove_containers: bool = True
     force_remove: bool = False
     runtime: str = "crun"
-    iidfile: Path | None = None
+    iidfile: str | None = None
     check_only: bool = False

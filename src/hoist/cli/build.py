@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from hoist.errors import UserInputError
 
@@ -76,13 +75,13 @@ def options_from_args(args: argparse.Namespace) -> object:
     from hoist.builder.options import BuildOptions
 
     stdin_text = None
-    context: Path | None = Path(args.context)
+    context: str | None = args.context
     if args.context == "-":
         stdin_text = sys.stdin.read()
         context = None
     return BuildOptions(
         context=context,
-        dockerfile=Path(args.file) if args.file else None,
+        dockerfile=args.file or None,
         dockerfile_text=stdin_text,
         tags=tuple(args.tag),
         build_args=_pairs(args.build_arg, "build arg", from_env=True),
@@ -93,7 +92,7 @@ def options_from_args(args: argparse.Namespace) -> object:
         remove_containers=args.rm,
         force_remove=args.force_rm,
         runtime=args.runtime,
-        iidfile=Path(args.iidfile) if args.iidfile else None,
+        iidfile=args.iidfile or None,
         check_only=args.check,
     )
 

@@ -13,9 +13,9 @@ the full path.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterable
-from pathlib import Path
 from types import TracebackType
 
 from hoist.store.location import DB_FILE
@@ -24,8 +24,8 @@ from hoist.store.location import DB_FILE
 class QuickReader:
     """One read-only connection to the store's database, or none when it cannot be opened."""
 
-    def __init__(self, root: Path) -> None:
-        self._conn = _connect(root / DB_FILE)
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self._conn = _connect(os.path.join(root, DB_FILE))
 
     def __enter__(self) -> QuickReader:
         return self
@@ -69,8 +69,8 @@ class QuickReader:
         return str(row[0]) if row else None
 
 
-def _connect(path: Path) -> sqlite3.Connection | None:
-    if not path.is_file():
+def _connect(path: str) -> sqlite3.Connection | None:
+    if not os.path.isfile(path):
         return None
     try:
         return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1.0)
