@@ -54,6 +54,11 @@ def process_start_time(pid: int) -> int | None:
 def write_record(directory: Path, extra: dict[str, Any]) -> None:
     """Atomically write ``directory/owner.json`` naming the current process as owner.
 
+    Not fsynced: a record only matters while its owner may be alive. A killed
+    owner's record is in the page cache for the next hoist to read; a power
+    loss takes the owner, its mounts and maybe the record with it, and a dir
+    without a record is cleaned once it is older than the recovery's grace.
+
     Raises:
         OSError: the record could not be written (callers translate it).
     """
@@ -63,11 +68,9 @@ def write_record(directory: Path, extra: dict[str, Any]) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
         os.write(fd, json.dumps(data, sort_keys=True).encode())
-        os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(tmp, directory / RECORD_NAME)
-    _fsync_dir(directory)
 
 
 def read_record(directory: Path) -> tuple[Owner, dict[str, Any]] | None:
@@ -77,11 +80,3 @@ def read_record(directory: Path) -> tuple[Owner, dict[str, Any]] | None:
         return Owner(int(data["pid"]), int(data["start_time"])), data
     except (OSError, ValueError, KeyError, TypeError):
         return None
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
