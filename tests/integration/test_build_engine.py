@@ -19,38 +19,10 @@ import hoist
 from hoist.builder.events import ListSink, StepOutput
 from hoist.errors import BuildError, DockerfileError
 from hoist.store import Store
-from hoist.testing.busybox import make_busybox_image
+from hoist.testing.cli import run_hoist as cli
+from hoist.testing.cli import write_tree as write
 
 pytestmark = pytest.mark.root
-
-
-@pytest.fixture(scope="module")
-def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("engine")
-    store_root = work / "store"
-    with Store.open(store_root) as store:
-        make_busybox_image(store, work)
-    return store_root
-
-
-def write(ctx: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = ctx / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return ctx
-
-
-def cli(root: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "HOIST_DEBUG"}
-    return subprocess.run(
-        [sys.executable, "-m", "hoist", "--root", str(root), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        input=stdin,
-    )
 
 
 APP = {

@@ -11,19 +11,10 @@ import pytest
 
 import hoist
 from hoist.store import Store
-from hoist.testing.busybox import make_busybox_image
 
 pytestmark = pytest.mark.root
 
 ODD = os.fsdecode(b"caf\xe9-\xff.txt")  # Latin-1 bytes: not UTF-8
-
-
-@pytest.fixture(scope="module")
-def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("copyctx")
-    with Store.open(work / "store") as store:
-        make_busybox_image(store, work)
-    return work / "store"
 
 
 def run(root: Path, *args: str) -> str:

@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,7 +18,9 @@ from hoist.errors import BuildError
 from hoist.runtime.kept import kept_root, list_kept
 from hoist.runtime.recovery import recover
 from hoist.store import Store
-from hoist.testing.busybox import make_busybox_image
+from hoist.testing.busybox import busybox_store
+from hoist.testing.cli import hoist_argv
+from hoist.testing.cli import run_hoist as cli
 
 pytestmark = pytest.mark.root
 
@@ -33,10 +33,7 @@ PASSING = "FROM busybox:local\nRUN echo one > /one\nENV B=2\nRUN echo two > /two
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    store_root = tmp_path / "store"
-    with Store.open(store_root) as store:
-        make_busybox_image(store, tmp_path)
-    return store_root
+    return busybox_store(tmp_path)
 
 
 def context(tmp_path: Path, text: str) -> Path:
@@ -44,12 +41,6 @@ def context(tmp_path: Path, text: str) -> Path:
     ctx.mkdir(exist_ok=True)
     (ctx / "Dockerfile").write_text(text)
     return ctx
-
-
-def cli(root: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "HOIST_DEBUG"}
-    argv = [sys.executable, "-m", "hoist", "--root", str(root), *args]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env, input=stdin)
 
 
 def kept_ids(root: Path) -> list[str]:
@@ -194,7 +185,7 @@ def test_prune_removes_kept_containers_then_gc_collects(root: Path, tmp_path: Pa
 def test_a_shell_on_a_terminal_gets_a_pty_of_its_own(root: Path, tmp_path: Path) -> None:
     fail_build(root, context(tmp_path, FAILING))
     (cid,) = kept_ids(root)
-    hoist_cmd = shlex.join([sys.executable, "-m", "hoist", "--root", str(root), "shell", cid])
+    hoist_cmd = shlex.join(hoist_argv(root, "shell", cid))
     typed = "tty; echo TERM=$TERM; exit 5\n"
     done = subprocess.run(["script", "-qec", hoist_cmd, "/dev/null"], capture_output=True,
                           text=True, timeout=60, input=typed)  # fmt: skip

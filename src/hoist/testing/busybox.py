@@ -65,3 +65,13 @@ def make_busybox_image(store: Store, workdir: Path, ref: str = DEFAULT_REF) -> D
 
     tarball = busybox_tar(workdir / "busybox-rootfs.tar")
     return import_tarball(store, str(tarball), Reference.parse(ref), changes=['CMD ["sh"]'])
+
+
+def busybox_store(workdir: Path) -> Path:
+    """A store at ``workdir/store`` holding ``busybox:local``; return its root."""
+    from hoist.store.store import Store
+
+    root = workdir / "store"
+    with Store.open(root) as store:
+        make_busybox_image(store, workdir)
+    return root
