@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import platform as _platform
+import os
 from dataclasses import dataclass
 
 _MACHINE_TO_ARCH = {
@@ -38,7 +38,8 @@ class Platform:
 
     @classmethod
     def host(cls) -> Platform:
-        arch, variant = _MACHINE_TO_ARCH.get(_platform.machine().lower(), (_platform.machine(), ""))
+        machine = os.uname().machine  # what platform.machine() answers, without importing it
+        arch, variant = _MACHINE_TO_ARCH.get(machine.lower(), (machine, ""))
         return cls("linux", arch, variant)
 
     def __str__(self) -> str:

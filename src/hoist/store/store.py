@@ -30,7 +30,7 @@ from hoist.image.image import Image
 from hoist.image.manifest import Manifest
 from hoist.models.digest import Digest, sha256_of
 from hoist.models.reference import Reference
-from hoist.store import compress, fsck, gc, layers, layout, remove
+from hoist.store import fsck, gc, layers, layout, remove
 from hoist.store.blobs import DirBlobStore, read_small
 from hoist.store.db import Database
 from hoist.store.location import default_root
@@ -270,6 +270,8 @@ class Store:
 
     def layer_in_codec(self, layer: Descriptor, diff_id: Digest, codec: str) -> Descriptor:
         """See :func:`hoist.store.compress.layer_in_codec`."""
+        from hoist.store import compress  # isal and zstandard: only export and push need them
+
         return compress.layer_in_codec(self, layer, diff_id, codec)
 
     def prune(self) -> tuple[list[RemoveEvent], gc.Collected]:

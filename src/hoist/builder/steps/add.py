@@ -34,8 +34,6 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
-import zstandard
-
 from hoist.builder.steps.copy import (
     CopyOptions,
     InlineFile,
@@ -185,6 +183,8 @@ def _decompressed_head(stream: BinaryIO, size: int) -> bytes:
     Incremental decoders (not the streaming readers) so that a stream cut
     short later still yields its first bytes, as Go's readers do.
     """
+    import zstandard  # with the codecs: only an ADD of a local archive needs them
+
     from hoist.layer import codec
 
     first = stream.read(codec.MAGIC_LEN)
@@ -203,11 +203,17 @@ def _decompressed_head(stream: BinaryIO, size: int) -> bytes:
     return out[:size]
 
 
+def _zstd_decoder() -> Any:
+    import zstandard
+
+    return zstandard.ZstdDecompressor().decompressobj()
+
+
 _DECODERS: dict[str, Callable[[], Any]] = {
     "gzip": lambda: zlib.decompressobj(wbits=31),
     "bzip2": bz2.BZ2Decompressor,
     "xz": lzma.LZMADecompressor,
-    "zstd": lambda: zstandard.ZstdDecompressor().decompressobj(),
+    "zstd": _zstd_decoder,
 }
 
 

@@ -16,20 +16,24 @@ Rules (moby's remote ADD, SECURITY.md C1):
 The body is streamed into a caller-owned file object while its sha256 is
 computed; the executor uses the digest in the step's cache key (Docker
 downloads again on every build to find out whether the content changed).
+
+Every build with an ADD or COPY imports this module (:func:`is_url`), few
+download anything: ``urllib.request`` and ``email`` (http, ssl, sockets) are
+imported by :func:`fetch_url` only.
 """
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import posixpath
 import re
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import unquote, urlsplit
+
+if TYPE_CHECKING:
+    import urllib.request
 
 from hoist.errors import UserInputError
 
@@ -78,19 +82,21 @@ def url_file_name(url: str) -> str:
     return name
 
 
-class _Redirects(urllib.request.HTTPRedirectHandler):
-    """Redirects only to http(s), at most ``limit`` of them."""
+def _redirects(limit: int) -> urllib.request.HTTPRedirectHandler:
+    """A handler of redirects only to http(s), at most ``limit`` of them."""
+    import urllib.request
 
-    def __init__(self, limit: int) -> None:
-        super().__init__()
-        self.max_redirections = limit
-        self.max_repeats = limit
+    class Redirects(urllib.request.HTTPRedirectHandler):
+        max_redirections = limit
+        max_repeats = limit
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
-        scheme = urlsplit(newurl).scheme.lower()
-        if scheme not in _SCHEMES:
-            raise FetchError(f"fetching {req.full_url}: refusing redirect to {newurl!r}")
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
+        def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+            scheme = urlsplit(newurl).scheme.lower()
+            if scheme not in _SCHEMES:
+                raise FetchError(f"fetching {req.full_url}: refusing redirect to {newurl!r}")
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    return Redirects()
 
 
 def fetch_url(
@@ -105,10 +111,13 @@ def fetch_url(
         FetchError: a bad scheme or redirect, an HTTP error status, a network
             error, a size or time limit, or a checksum mismatch.
     """
+    import urllib.error
+    import urllib.request
+
     limits = limits or FetchLimits()
     if urlsplit(url).scheme.lower() not in _SCHEMES:
         raise FetchError(f"fetching {url}: only http and https URLs are supported")
-    opener = urllib.request.build_opener(_Redirects(limits.max_redirects))
+    opener = urllib.request.build_opener(_redirects(limits.max_redirects))
     request = urllib.request.Request(url, headers={"User-Agent": "hoist"})
     try:
         with opener.open(request, timeout=limits.timeout) as response:
@@ -144,6 +153,8 @@ def _stream(url: str, response: BinaryIO, out: BinaryIO, limits: FetchLimits) ->
 
 
 def _last_modified(value: str | None) -> int | None:
+    import email.utils
+
     if not value:
         return None
     try:
