@@ -4,8 +4,8 @@ The change set is written once as a deterministic tar into the store's ingest
 directory (hashed while written: that is the diff_id), then recorded as an
 uncompressed layer blob. The overlay upper dir becomes the layer's unpacked
 form in the store, so the next step mounts it without extracting anything.
-A WORKDIR that changed nothing gets an ``empty_layer`` history entry; RUN,
-COPY and ADD always get a layer, empty or not, as BuildKit writes them.
+RUN, COPY, ADD and WORKDIR (but ``WORKDIR /``) always get a layer, empty or
+not, as BuildKit writes them (:func:`hoist.plan.creates_layer`).
 """
 
 from __future__ import annotations

@@ -258,7 +258,7 @@ class StageRunner:
                 image,
                 history,
                 source_date_epoch=self.ctx.source_date_epoch,
-                always_layer=creates_layer(instr),
+                always_layer=creates_layer(instr, after.workdir),
             )
         raise AssertionError("unreachable")
 

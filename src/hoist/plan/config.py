@@ -140,11 +140,15 @@ def _metadata_created_by(instr: ins.Instruction, after: StageState) -> str | Non
     return None
 
 
-def creates_layer(instr: ins.Instruction) -> bool:
-    """True for the steps whose history entry is not ``empty_layer`` (RUN, COPY, ADD).
+def creates_layer(instr: ins.Instruction, workdir: str = "") -> bool:
+    """True for the steps whose history entry is not ``empty_layer``.
 
-    WORKDIR makes a layer only when it created the directory: the engine decides.
+    RUN, COPY and ADD always; WORKDIR (``workdir`` is the directory it sets)
+    unless it is ``/``: BuildKit runs ``mkdir -p`` for any other, and commits
+    its layer even when the directory was there (an empty layer).
     """
+    if isinstance(instr, ins.Workdir):
+        return workdir != "/"
     return isinstance(instr, ins.Run | ins.Copy | ins.Add)
 
 

@@ -203,7 +203,7 @@ def _apply_config(instr: ins.Instruction, s: StageState) -> StageState:
     if isinstance(instr, ins.User):
         return s.with_(user=instr.user)
     if isinstance(instr, ins.Shell):
-        return s.with_(shell=instr.argv)
+        return s.with_(shell=instr.argv, shell_set=True)
     if isinstance(instr, ins.Cmd):
         return s.with_(cmd=command_config(instr, s.shell), cmd_set=True)
     if isinstance(instr, ins.Entrypoint):

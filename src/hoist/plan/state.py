@@ -53,6 +53,7 @@ class StageState:
     env: Pairs = ()
     args: tuple[tuple[str, str | None], ...] = ()
     shell: tuple[str, ...] = DEFAULT_SHELL
+    shell_set: bool = False  # SHELL given or inherited (even the default): the config keeps it
     workdir: str = ""
     user: str = ""
     cmd: tuple[str, ...] | None = None
@@ -181,7 +182,7 @@ def state_from_config(config: Mapping[str, Any] | None, scope: Scope) -> StageSt
         raise _bad("Healthcheck", "an object")
     return StageState(
         scope=scope, env=_with_path(_env_pairs(_seq(c, "Env"))),
-        shell=_seq(c, "Shell") or DEFAULT_SHELL,
+        shell=_seq(c, "Shell") or DEFAULT_SHELL, shell_set=bool(_seq(c, "Shell")),
         workdir=_text(c, "WorkingDir"), user=_text(c, "User"), cmd=_seq(c, "Cmd"),
         entrypoint=_seq(c, "Entrypoint"), labels=_labels(c), exposed_ports=_keys(c, "ExposedPorts"),
         volumes=_keys(c, "Volumes"), stop_signal=_text(c, "StopSignal"), healthcheck=healthcheck,
@@ -194,7 +195,7 @@ def config_fields(state: StageState) -> dict[str, Any]:
         "Env": [f"{k}={v}" for k, v in state.env] or None,
         "Cmd": None if state.cmd is None else list(state.cmd),
         "Entrypoint": None if state.entrypoint is None else list(state.entrypoint),
-        "Shell": None if state.shell == DEFAULT_SHELL else list(state.shell),
+        "Shell": list(state.shell) if state.shell_set else None,
         "WorkingDir": state.workdir,
         "User": state.user or None,
         "Labels": dict(state.labels) or None,

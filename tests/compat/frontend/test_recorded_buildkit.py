@@ -38,13 +38,13 @@ def _load(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text())  # type: ignore[no-any-return]
 
 
-def _simulate(case: Path) -> tuple[list[tuple[str, bool | None]], StageState]:
+def _simulate(case: Path) -> tuple[list[tuple[str, bool]], StageState]:
     options = _load(case / "build.json") if (case / "build.json").exists() else {}
     df = parse((case / options.get("dockerfile", "Dockerfile")).read_text())
     plan = plan_build(df, target=options.get("target"), build_args=options.get("build_args", {}))
     base = _load(COMPAT / "base" / "buildkit.json")
     base_history = [(h["created_by"], h.get("empty_layer", False)) for h in base["history"]]
-    finals: dict[int, tuple[list[tuple[str, bool | None]], StageState]] = {}
+    finals: dict[int, tuple[list[tuple[str, bool]], StageState]] = {}
     for planned in plan.stages:
         if planned.base_stage is None:
             history, state = list(base_history), state_from_config(base["config"], plan.scope)
@@ -57,8 +57,7 @@ def _simulate(case: Path) -> tuple[list[tuple[str, bool | None]], StageState]:
             expanded, after = evaluate(instr, state, df)
             text = created_by(expanded, state, after)
             if text is not None:
-                layer = None if type(expanded).__name__ == "Workdir" else creates_layer(expanded)
-                history.append((text, None if layer is None else not layer))
+                history.append((text, not creates_layer(expanded, after.workdir)))
             state = after
         finals[planned.index] = (history, state)
     return finals[plan.target]
@@ -70,8 +69,7 @@ def test_history_matches_recorded_buildkit(case: Path) -> None:
     history, _ = _simulate(case)
     assert [text for text, _ in history] == [h["created_by"] for h in recorded["history"]]
     for (_, empty), entry in zip(history, recorded["history"], strict=True):
-        if empty is not None:  # WORKDIR: the engine knows whether it made the directory
-            assert empty == entry.get("empty_layer", False), entry["created_by"]
+        assert empty == entry.get("empty_layer", False), entry["created_by"]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)

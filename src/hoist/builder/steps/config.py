@@ -7,7 +7,7 @@ from dataclasses import replace
 from hoist.image import ContainerConfig, Image
 from hoist.image.mutate import set_container_config
 from hoist.models.platform import Platform
-from hoist.plan import DEFAULT_SHELL, StageState
+from hoist.plan import StageState
 
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -28,7 +28,7 @@ def container_config(
     does. ``command_set`` marks a CMD or ENTRYPOINT in this build, for which
     BuildKit (Docker 20.10) writes ``ArgsEscaped: true``.
     """
-    shell = state.shell if (base.shell or state.shell != DEFAULT_SHELL) else ()
+    shell = state.shell if state.shell_set else ()
     return replace(
         base,
         user=state.user,

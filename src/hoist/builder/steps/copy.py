@@ -11,11 +11,11 @@ Destination rules (dockerfile2llb + fsutil ``copy``):
   source copies its **contents** into ``dest`` (``--parents`` keeps the
   source's directory path below ``dest``);
 * missing directories on the way are created with mode 0755 and owned by
-  the ``--chown`` user or 0:0, as BuildKit's ``MkdirAll`` does, and so is a
-  destination that is a directory by syntax (``COPY dir /d/``); a
-  destination created for a directory source otherwise (``COPY dir /d``)
-  takes that source's mode (or ``--chmod``) and times; an existing
-  directory keeps its own metadata;
+  the ``--chown`` user or 0:0, as BuildKit's ``MkdirAll`` does, and so is the
+  destination a directory source's contents go to, with or without a
+  trailing ``/`` (``COPY dir /d``: 0755 whatever the source's mode or
+  ``--chmod``, recorded from BuildKit); an existing directory keeps its own
+  metadata;
 * copied entries keep their mode (or get ``--chmod``), their atime and mtime
   and their xattrs (except ``trusted.overlay.*``); they are owned by the
   ``--chown`` user, else by 0:0 for the context and by their original owner
@@ -152,7 +152,7 @@ def _copy_source(copier: _Copier, sel: Selected, dest: str, as_dir: bool) -> Non
         if copier.options.parents and sel.name:
             _copy_dir_source(copier, sel, posixpath.join(base, sel.name), keep_meta=False)
         else:
-            _copy_dir_source(copier, sel, base, keep_meta=as_dir)
+            _copy_dir_source(copier, sel, base, keep_meta=True)
         return
     target = posixpath.join(base, sel.name) if as_dir else dest
     parent_fd, name = _prepare_parent(copier, target)
