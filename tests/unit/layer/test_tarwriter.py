@@ -169,3 +169,41 @@ def test_odd_names_round_trip_through_apply(tmp_path: Path) -> None:
     assert os.readlink(tmp_path / "out" / ("d" * 120) / ("e" * 120) / "long-target") == "t" * 300
     again = io.BytesIO()
     assert write_tree(str(tmp_path / "out"), again).diff_id == digest.diff_id
+
+
+@pytest.mark.parametrize("size", [(8 << 20) - 1, 8 << 20, (19 << 20) + 12345])
+def test_big_files_hashed_on_a_helper_thread_give_the_same_layer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int
+) -> None:
+    import hoist.layer.tarwriter as tarwriter
+
+    root = tmp_path / "tree"
+    root.mkdir()
+    data = os.urandom(size)
+    (root / "big.bin").write_bytes(data)
+    (root / "small").write_text("after the big one\n")
+    blob, digest = _write(root)
+    assert str(digest.diff_id) == "sha256:" + hashlib.sha256(blob).hexdigest()  # type: ignore[attr-defined]
+    with tarfile.open(fileobj=io.BytesIO(blob), mode="r:") as tf:
+        big = tf.extractfile("big.bin")
+        assert big is not None and big.read() == data
+    monkeypatch.setattr(tarwriter, "_PIPELINE_MIN", 1 << 62)  # every file the plain way
+    assert _write(root) == (blob, digest)
+
+
+def test_big_file_that_shrinks_while_read_is_a_layer_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "tree"
+    root.mkdir()
+    (root / "big.bin").write_bytes(bytes(9 << 20))
+    real_readv = os.readv
+    calls = []
+
+    def shrinking(fd: int, buffers: list[memoryview]) -> int:
+        calls.append(fd)
+        return 0 if len(calls) > 3 else real_readv(fd, buffers)
+
+    monkeypatch.setattr(os, "readv", shrinking)
+    with pytest.raises(LayerError, match=r"big\.bin: file shrank while read"):
+        _write(root)
