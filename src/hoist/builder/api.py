@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from hoist.builder.events import Event, EventSink, NullSink, StepDone
-from hoist.builder.memo import Inputs, memo_key, record, replay
+from hoist.builder.memo import Inputs, memo_identity, record, replay
 from hoist.builder.options import BuildOptions
 from hoist.builder.result import BuildResult
 from hoist.errors import ContextError, DockerfileError, UserInputError
@@ -82,13 +82,13 @@ def run_build(
     context_dir = _context_dir(options)
     source = _read_dockerfile(options, context_dir)
     store_root = _absolute(os.fspath(root) if root is not None else default_root_dir())
-    key = memo_key(options, source.data, source.where, context_dir)
+    identity = memo_identity(options, source.data, source.where, context_dir)
     if not options.no_cache and not options.check_only:
-        replayed = replay(store_root, key, options.tags, sink)
+        replayed = replay(store_root, identity, options.tags, sink)
         if replayed is not None:
             _write_iidfile(options, replayed)
             return replayed
-    return _full_build(options, store_root, source, context_dir, key, sink)
+    return _full_build(options, store_root, source, context_dir, identity, sink)
 
 
 def _full_build(
@@ -96,7 +96,7 @@ def _full_build(
     store_root: str,
     source: _Source,
     context_dir: str | None,
-    key: str,
+    identity: str,
     sink: EventSink,
 ) -> BuildResult:
     from pathlib import Path
@@ -118,7 +118,7 @@ def _full_build(
             result = Executor(ctx).run()
         result = result._replace(warnings=(*warnings, *result.warnings))
         if not options.no_cache:
-            record(store, key, result, inputs, tee.done, tags)
+            record(store, identity, result, inputs, tee.done, tags)
     _write_iidfile(options, result)
     return result
 

@@ -1,28 +1,29 @@
 """The no-op rebuild: replay a build whose every input is unchanged.
 
-After a successful build, hoist records under a *memo key* (a digest of the
-Dockerfile bytes and every option that shapes the result) what the build
-produced (each step's intermediate image, the warnings) and what it read:
-the base images by tag, and the ``lstat`` of every context path that COPY/ADD
-selected (files, and the directories above and below them, so an added or
-removed file shows), plus the ignore files, and the full and short names of
-the tags it was given. A later build with the same memo
-key checks those stats and tags, and that the images still exist; if all
-hold, it replays the recorded steps as cache hits without parsing, planning
-or checksumming anything. Any doubt sends the build down the full path,
+After a successful build, hoist records, under a key derived from the build's
+*identity* (the Dockerfile bytes and every option that shapes the result),
+the identity itself, what the build produced (each step's intermediate
+image, the warnings) and what it read: the base images by tag, and the
+``lstat`` of every context path that COPY/ADD selected (files, and the
+directories above and below them, so an added or removed file shows), plus
+the ignore files, and the full and short names of the tags it was given. A
+later build with the same identity checks those stats and tags, and that the
+images still exist; if all hold, it replays the recorded steps as cache hits
+without parsing, planning or checksumming anything. Any doubt sends the build down the full path,
 whose content-based cache gives the same answer more slowly.
 
 This module is imported on every build: it stays light (standard library,
 events, the read-only store look-ups; no ``dataclasses``, no image references:
-a tag the recorded build was not given takes the full path).
+a tag the recorded build was not given takes the full path; no ``hashlib``:
+see :func:`memo_key`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
+import zlib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -34,18 +35,18 @@ from hoist.store.quick import QuickReader
 if TYPE_CHECKING:
     from pathlib import Path
 
-MEMO_VERSION = 1
+MEMO_VERSION = 2
 
 StatKey = list[int] | None
 
 
-def memo_key(
+def memo_identity(
     options: BuildOptions, dockerfile: bytes, dockerfile_path: str, context_dir: str | None
 ) -> str:
-    """The digest of everything, besides inputs on disk, that decides a build's result."""
+    """Everything, besides inputs on disk, that decides a build's result (canonical JSON)."""
     body = {
         "version": MEMO_VERSION,
-        "dockerfile": hashlib.sha256(dockerfile).hexdigest(),
+        "dockerfile": dockerfile.decode("latin-1"),  # the bytes, whatever their encoding
         "dockerfile_path": dockerfile_path,
         "context": context_dir,
         "build_args": sorted(options.build_args.items()),
@@ -56,8 +57,18 @@ def memo_key(
         "machine": os.uname().machine,  # what platform.machine() answers
         "source_date_epoch": os.environ.get("SOURCE_DATE_EPOCH"),
     }
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
-    return "memo:sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    return json.dumps(body, sort_keys=True, separators=(",", ":"))
+
+
+def memo_key(identity: str) -> str:
+    """Where the record of ``identity`` is stored: an index, not a proof.
+
+    A CRC rather than sha256 because loading ``hashlib`` (OpenSSL) costs more
+    than the rest of a replay. The record repeats the identity and
+    :func:`replay` compares it in full, so a collision costs a full build
+    (and the other build's record), never a wrong result.
+    """
+    return f"memo:crc32:{zlib.crc32(identity.encode()):08x}"
 
 
 def stat_key(path: str) -> StatKey:
@@ -107,7 +118,7 @@ class Inputs:
 
 def record(
     store: Any,
-    key: str,
+    identity: str,
     result: BuildResult,
     inputs: Inputs,
     steps: Iterable[ev.StepDone],
@@ -121,6 +132,7 @@ def record(
     if inputs.spoiled is not None:
         return
     body = {
+        "identity": identity,
         "image_id": result.image_id,
         "tags": tags,
         "warnings": list(result.warnings),
@@ -128,7 +140,7 @@ def record(
         "inputs": inputs.paths,
         "steps": [_step_json(done) for done in sorted(steps, key=lambda d: d.step.number)],
     }
-    store.cache_put(key, result.image_id, json.dumps(body, sort_keys=True))
+    store.cache_put(memo_key(identity), result.image_id, json.dumps(body, sort_keys=True))
 
 
 def _step_json(done: ev.StepDone) -> dict[str, Any]:
@@ -149,9 +161,9 @@ def _ref_fields(ref: ev.StepRef) -> tuple[Any, ...]:
 
 
 def replay(
-    root: str, key: str, tags: Iterable[str], sink: ev.EventSink
+    root: str, identity: str, tags: Iterable[str], sink: ev.EventSink
 ) -> BuildResult | None:
-    """Replay the build recorded under ``key`` if nothing it read has changed, else None.
+    """Replay the build recorded for ``identity`` if nothing it read has changed, else None.
 
     ``tags`` are as the user gave them; the recorded build must have been
     given each of them, and they must already point at the recorded image
@@ -159,10 +171,12 @@ def replay(
     """
     started = time.monotonic()
     with QuickReader(root) as reader:
-        text = reader.build_record(key)
+        text = reader.build_record(memo_key(identity))
         if text is None:
             return None
         body = json.loads(text)
+        if body.get("identity") != identity:  # another build under the same key
+            return None
         names = _recorded_tags(body, tags)
         if names is None or not _still_valid(reader, body, names):
             return None
