@@ -9,6 +9,7 @@ fails here rather than in a benchmark. They never time anything.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -101,7 +102,9 @@ def context(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return ctx
 
 
-def probe(tmp_path: Path, *args: str) -> tuple[dict[str, Any], str]:
+def probe(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[dict[str, Any], str]:
     """Run the CLI in a fresh interpreter: (its exit code and loaded modules, its stdout)."""
     report = tmp_path / "probe.json"
     done = subprocess.run(
@@ -110,6 +113,7 @@ def probe(tmp_path: Path, *args: str) -> tuple[dict[str, Any], str]:
         text=True,
         timeout=120,
         check=False,
+        env={**os.environ, **(env or {})},
     )
     assert report.exists(), done.stderr
     return json.loads(report.read_text()), done.stdout
@@ -137,6 +141,16 @@ def test_a_replayed_build_imports_nothing_heavy(
     assert "Successfully tagged budget/app:1" in output
     assert forbidden(again["loaded"], FULL_PATH) == []
     assert forbidden(again["loaded"], HEAVY_STDLIB) == []
+
+
+def test_the_store_from_the_environment_costs_no_more(
+    root: Path, context: Path, tmp_path: Path
+) -> None:
+    probe(tmp_path, *build_args(root, context))
+    args = build_args(root, context)[2:]  # no --root: $HOIST_ROOT
+    again, output = probe(tmp_path, *args, env={"HOIST_ROOT": str(root)})
+    assert again["code"] == 0 and "Running in" not in output, output
+    assert forbidden(again["loaded"], (*FULL_PATH, *HEAVY_STDLIB)) == []
 
 
 def test_a_changed_source_takes_the_full_path(root: Path, tmp_path: Path) -> None:

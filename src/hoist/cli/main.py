@@ -149,9 +149,9 @@ def _recover_abandoned(root: str | None) -> None:
     Recovery is imported only when one of :data:`RECOVERED_DIRS` has an entry:
     most commands find them empty, and a listing costs less than the import.
     """
-    from hoist.store.location import default_root
+    from hoist.store.location import default_root_dir
 
-    store = root or str(default_root())
+    store = root or default_root_dir()
     if not any(_has_entries(os.path.join(store, name)) for name in RECOVERED_DIRS):
         return
     from hoist.runtime.recovery import recover_for_cli
