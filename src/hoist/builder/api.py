@@ -105,11 +105,11 @@ def _full_build(
     from hoist.dockerfile import parse_bytes
     from hoist.store import Store
 
-    tags = _tag_names(options.tags)  # a bad tag fails the build before any step runs
     dockerfile = parse_bytes(source.data, source.name)
     warnings = _checks(dockerfile, options, sink)
     if options.check_only:
         return BuildResult("", (), (), 0.0, warnings)
+    tags = _tag_names(options.tags)  # a bad tag fails the build before any step runs
     inputs = _inputs(source, context_dir)
     tee = _Tee(sink)
     with Store.open(Path(store_root)) as store:
