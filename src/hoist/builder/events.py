@@ -23,11 +23,14 @@ _T = TypeVar("_T", bound=tuple[Any, ...])
 
 
 def _same_kind_eq(self: tuple[Any, ...], other: object) -> bool:
-    return type(self) is type(other) and tuple.__eq__(self, other)  # type: ignore[arg-type]
+    if not isinstance(other, tuple):
+        return NotImplemented  # e.g. unittest.mock.ANY decides
+    return type(self) is type(other) and tuple.__eq__(self, other)
 
 
 def _same_kind_ne(self: tuple[Any, ...], other: object) -> bool:
-    return not _same_kind_eq(self, other)
+    equal = _same_kind_eq(self, other)
+    return equal if equal is NotImplemented else not equal
 
 
 def _distinct(cls: type[_T]) -> type[_T]:

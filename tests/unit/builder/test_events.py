@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
 
 from hoist.builder import events as ev
@@ -22,6 +24,11 @@ def test_events_are_not_equal_to_plain_tuples() -> None:
     assert ev.StepStarted(REF) != (REF,)
     assert tuple(REF) != REF and REF != tuple(REF)  # noqa: SIM300
     assert ev.BuildDone("sha256:x") != ("sha256:x", (), 0.0)
+
+
+def test_events_leave_other_objects_their_say() -> None:
+    assert ev.StepStarted(REF) == mock.ANY and not ev.StepStarted(REF) != mock.ANY  # noqa: SIM202
+    assert ev.StepStarted(REF) != 3 and ev.StepStarted(REF) != "step-started"
 
 
 def test_equal_events_are_equal_and_hash_alike() -> None:
