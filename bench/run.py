@@ -196,6 +196,8 @@ class Buildah(Tool):
         _check([*self._bud(), "-t", "busybox:local", str(base)], self.env)
 
     def import_base(self, tarball: Path, ref: str) -> None:
+        if _quiet(["buildah", "inspect", "--type", "image", ref])[0] == 0:
+            return  # made by an earlier run
         status, container = _quiet(["buildah", "from", "scratch"])
         if status != 0:
             raise BenchError(f"buildah from scratch failed: {container.strip()}")
