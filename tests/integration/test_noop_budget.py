@@ -17,9 +17,6 @@ from typing import Any
 
 import pytest
 
-from hoist.store import Store
-from hoist.testing.busybox import make_busybox_image
-
 pytestmark = pytest.mark.root
 
 #: Runs ``hoist ARGS`` as the console script does; writes its exit code and the
@@ -83,15 +80,6 @@ APP = {
     "dep.txt": "dep 1\n",
     "src/a.txt": "a\n",
 }
-
-
-@pytest.fixture(scope="module")
-def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("budget")
-    store_root = work / "store"
-    with Store.open(store_root) as store:
-        make_busybox_image(store, work)
-    return store_root
 
 
 @pytest.fixture(scope="module")
