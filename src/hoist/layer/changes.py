@@ -101,12 +101,13 @@ def tree_changes(old: str | None, new: str) -> ChangeSet:
 # -- overlay ------------------------------------------------------------------------
 
 
-def _walk_upper(dirfd: int, prefix: str, lowers: _Lowers) -> Iterator[Change]:
+def _walk_upper(dirfd: int, prefix: str, lowers: _Lowers, fresh: bool = False) -> Iterator[Change]:
+    """The changes below one upper dir; ``fresh``: the lowers show nothing below it."""
     for entry in _entries(dirfd):
         path = prefix + entry.name
         st = entry.stat(follow_symlinks=False)
         if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
-            if lowers.lookup(path) is not None:
+            if not fresh and lowers.lookup(path) is not None:
                 yield Change(path, Kind.DELETE)
             continue
         if not stat.S_ISDIR(st.st_mode):
@@ -115,7 +116,7 @@ def _walk_upper(dirfd: int, prefix: str, lowers: _Lowers) -> Iterator[Change]:
             yield Change(path, Kind.ADD)
             continue
         with _DirFd(entry.name, dirfd) as child:
-            yield from _upper_dir(child, path, st, lowers)
+            yield from _upper_dir(child, path, st, lowers, fresh)
 
 
 def _refuse_metacopy(dirfd: int, name: str, path: str) -> None:
@@ -128,7 +129,9 @@ def _refuse_metacopy(dirfd: int, name: str, path: str) -> None:
         )
 
 
-def _upper_dir(fd: int, path: str, st: os.stat_result, lowers: _Lowers) -> Iterator[Change]:
+def _upper_dir(
+    fd: int, path: str, st: os.stat_result, lowers: _Lowers, fresh: bool
+) -> Iterator[Change]:
     names = os.listxattr(fd)
     for name in REDIRECT_XATTRS:
         if name in names:
@@ -138,10 +141,14 @@ def _upper_dir(fd: int, path: str, st: os.stat_result, lowers: _Lowers) -> Itera
                 hint="mount overlayfs with redirect_dir=off",
             )
     opaque = _opaque_fd(fd)
-    below = lowers.lookup(path)
+    below = None if fresh else lowers.lookup(path)
     if opaque or below is None or not _same_dir(fd, st, below):
         yield Change(path, Kind.ADD, opaque=opaque)
-    yield from _walk_upper(fd, path + "/", lowers)
+    # below a new dir, an opaque one or one that replaced a non-directory the lowers show
+    # nothing: no lookups there (a COPY of a new tree costs no lower walks), and every
+    # subdirectory is an entry of its own
+    hidden = opaque or below is None or not stat.S_ISDIR(below.st.st_mode)
+    yield from _walk_upper(fd, path + "/", lowers, fresh or hidden)
 
 
 def _same_dir(fd: int, st: os.stat_result, lower: _Below) -> bool:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from hoist.errors import LayerError
+from hoist.layer import changes as changes_module
 from hoist.layer.changes import Change, overlay_changes, tree_changes
 
 
@@ -103,6 +104,46 @@ def test_overlay_whiteouts_opaque_and_unchanged_parents(tmp_path: Path) -> None:
         ("opq/new", "add", False),
         ("var", "add", False),
     ]
+
+
+def test_below_an_opaque_dir_every_subdir_is_an_entry(tmp_path: Path) -> None:
+    """The lowers' copy of a subdir is hidden by its opaque parent, however alike they look."""
+    lower, upper = tmp_path / "lower", tmp_path / "upper"
+    (lower / "opq" / "sub").mkdir(parents=True)
+    (lower / "opq" / "sub" / "old").write_text("o")
+    (upper / "opq" / "sub").mkdir(parents=True)
+    os.setxattr(upper / "opq", "trusted.overlay.opaque", b"y")
+    (upper / "opq" / "sub" / "new").write_text("n")
+    _whiteout(upper / "opq" / "sub" / "old")  # nothing below an opaque dir to delete
+    _same_times(lower / "opq" / "sub", upper / "opq" / "sub")
+    os.chmod(upper / "opq" / "sub", os.stat(lower / "opq" / "sub").st_mode & 0o7777)
+    changes = overlay_changes(str(upper), [str(lower)]).changes
+    assert _listing(changes) == [
+        ("opq", "add", True),
+        ("opq/sub", "add", False),
+        ("opq/sub/new", "add", False),
+    ]
+
+
+def test_a_new_tree_is_diffed_without_looking_at_the_lowers(tmp_path: Path) -> None:
+    lower, upper = tmp_path / "lower", tmp_path / "upper"
+    (lower / "usr").mkdir(parents=True)
+    (upper / "usr" / "app" / "a" / "b").mkdir(parents=True)
+    (upper / "usr" / "app" / "a" / "b" / "f").write_text("f")
+    _same_times(lower / "usr", upper / "usr")
+    os.chmod(upper / "usr", os.stat(lower / "usr").st_mode & 0o7777)
+    lookups: list[str] = []
+    real = changes_module._Lowers.lookup
+
+    def counting(self: object, path: str) -> object:
+        lookups.append(path)
+        return real(self, path)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(changes_module._Lowers, "lookup", counting)
+        changes = overlay_changes(str(upper), [str(lower)]).changes
+    assert lookups == ["usr", "usr/app"]
+    assert [c.path for c in changes] == ["usr/app", "usr/app/a", "usr/app/a/b", "usr/app/a/b/f"]
 
 
 @pytest.mark.root
