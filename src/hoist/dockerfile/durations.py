@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
 
 from hoist.dockerfile.suggest import shorten
 
@@ -19,6 +18,8 @@ def parse_duration(text: str, flag: str = "duration") -> int:
     Raises:
         ValueError: bad syntax, a negative value, or a value below 1ms other than 0.
     """
+    from decimal import Decimal, InvalidOperation  # only HEALTHCHECK flags need it
+
     body = text.lstrip("+")
     if body == "0":
         return 0

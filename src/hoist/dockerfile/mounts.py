@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 
 from hoist.dockerfile.flags import FlagError
@@ -43,6 +42,8 @@ class Mount:
 
 
 def _fields(text: str) -> list[tuple[str, str | None]]:
+    import csv  # only for RUN --mount, read as CSV like BuildKit
+
     try:
         row = next(csv.reader([text]), [])
     except csv.Error as exc:

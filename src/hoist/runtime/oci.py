@@ -20,7 +20,6 @@ import contextlib
 import json
 import os
 import resource
-import secrets
 import selectors
 import shutil
 import signal
@@ -203,7 +202,7 @@ def kill_all() -> None:
 
 def new_container_id() -> str:
     """A fresh container id, recognisable as hoist's in ``crun list``."""
-    return f"hoist-{secrets.token_hex(8)}"
+    return f"hoist-{os.urandom(8).hex()}"
 
 
 def clamp_rlimits(rlimits: tuple[Rlimit, ...]) -> tuple[Rlimit, ...]:

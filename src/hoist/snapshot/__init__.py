@@ -8,7 +8,6 @@ otherwise. ``HOIST_SNAPSHOTTER=copy`` (or ``overlay``) forces the choice.
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 
 from hoist.errors import HoistError, SnapshotError
@@ -58,7 +57,7 @@ def _probe(root: Path) -> bool:
     snapshotter = OverlaySnapshotter(root)
     with signals_held():  # a probe cut short by ^C would leave its mount behind
         try:
-            snap = snapshotter.prepare(f"probe-{os.getpid()}-{secrets.token_hex(4)}", [])
+            snap = snapshotter.prepare(f"probe-{os.getpid()}-{os.urandom(4).hex()}", [])
         except HoistError:
             return False
         try:
