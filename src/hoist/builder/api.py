@@ -15,7 +15,7 @@ from hoist.builder.events import Event, EventSink, NullSink, StepDone
 from hoist.builder.memo import Inputs, memo_identity, record, replay
 from hoist.builder.options import BuildOptions
 from hoist.builder.result import BuildResult
-from hoist.errors import ContextError, DockerfileError, UserInputError
+from hoist.errors import ContextError, DockerfileError, HoistError, UserInputError
 
 if TYPE_CHECKING:
     from hoist.builder.context import BuildContext
@@ -35,16 +35,27 @@ def build(
     sink: EventSink | None = None,
     remove_containers: bool = True,
     force_remove: bool = False,
+    iidfile: str | os.PathLike[str] | None = None,
 ) -> BuildResult:
     """Build an image from a Dockerfile into the store at ``root`` (default: hoist's).
+
+    ``dockerfile`` is resolved like the CLI's ``-f``: a relative path is taken
+    from the current directory, not from ``context`` (docker-py's
+    ``dockerfile=`` is relative to the context); ``None`` means
+    ``context/Dockerfile``. ``labels`` are added to the final image (no
+    history entry, as BuildKit). ``iidfile`` receives the image ID once the
+    build is tagged (``--iidfile``).
 
     ``remove_containers`` False keeps every RUN's container (``--rm=false``);
     a failed RUN's container is kept anyway unless ``force_remove``
     (``--force-rm``). Kept containers: :mod:`hoist.runtime.kept`.
 
     Raises:
-        HoistError: any failure (a Dockerfile error, a failed step, a missing
-            base image…); what was built before it stays in the store.
+        BuildError: a step failed; a failed RUN's carries ``exit_status`` (its
+            command's) and ``output_tail`` (its last output lines).
+        HoistError: any other failure (a Dockerfile error, a missing base
+            image, an unwritable ``iidfile``…); what was built before it stays
+            in the store.
     """
     options = BuildOptions(
         context=os.fspath(context) if context is not None else None,
@@ -57,6 +68,7 @@ def build(
         labels=dict(labels or {}),
         remove_containers=remove_containers,
         force_remove=force_remove,
+        iidfile=os.fspath(iidfile) if iidfile is not None else None,
     )
     return run_build(options, root=root, sink=sink)
 
@@ -147,7 +159,8 @@ _Source = NamedTuple(  # noqa: UP014
 
 def _read_dockerfile(options: BuildOptions, context_dir: str | None) -> _Source:
     if options.dockerfile_text is not None:
-        return _Source(options.dockerfile_text.encode(), "Dockerfile", "-")
+        data = options.dockerfile_text.encode("utf-8", errors="surrogateescape")
+        return _Source(data, "Dockerfile", "-")
     path = _dockerfile_path(options, context_dir)
     try:
         with open(path, "rb") as f:
@@ -180,9 +193,21 @@ def _tag_names(tags: tuple[str, ...]) -> dict[str, tuple[str, str]]:
 
 
 def _write_iidfile(options: BuildOptions, result: BuildResult) -> None:
-    if options.iidfile is not None:
+    """Write the image ID (no newline) after the build, as docker does: the image
+    stays built and tagged if this fails.
+
+    Raises:
+        HoistError: the file cannot be written (exit status 1, as docker).
+    """
+    if options.iidfile is None:
+        return
+    try:
         with open(options.iidfile, "w", encoding="utf-8") as f:
             f.write(result.image_id)
+    except OSError as exc:
+        raise HoistError(
+            f"writing the image ID to {options.iidfile}: {exc.strerror or exc}"
+        ) from exc
 
 
 def _checks(dockerfile: Any, options: BuildOptions, sink: EventSink) -> tuple[str, ...]:

@@ -54,6 +54,9 @@ class StepRef(NamedTuple):
     stage_total: int
     text: str  # the instruction as the user wrote it (after the keyword, unexpanded)
     line: int
+    triggers: int = 0  # a FROM step: how many ONBUILD triggers of its base it runs
+    # a ``--label`` step: not in the Dockerfile; the classic builder shows one per label
+    cli_label: bool = False
 
 
 @_distinct

@@ -26,6 +26,7 @@ from hoist.models.digest import Digest
 from hoist.models.platform import Platform
 from hoist.models.reference import Reference
 from hoist.plan import BuildPlan, PlannedStage, onbuild_triggers, plan_build, state_from_config
+from hoist.runtime.kept import new_id
 from hoist.runtime.oci import sigterm_raises
 
 
@@ -36,8 +37,26 @@ class _Base:
     triggers: tuple[Instruction, ...]
 
 
+#: Why every step misses with ``--no-cache``, whatever else changed since the last build.
+NO_CACHE_REASON = "cache disabled (--no-cache)"
+
+
+class _NoCacheReasons:
+    """Passes events on, each miss explained by :data:`NO_CACHE_REASON`."""
+
+    def __init__(self, sink: ev.EventSink) -> None:
+        self.sink = sink
+
+    def emit(self, event: ev.Event) -> None:
+        if isinstance(event, ev.StepDone) and event.miss_reason is not None:
+            event = event._replace(miss_reason=NO_CACHE_REASON)
+        self.sink.emit(event)
+
+
 class Executor:
     def __init__(self, ctx: BuildContext) -> None:
+        if ctx.options.no_cache:
+            ctx.sink = _NoCacheReasons(ctx.sink)
         self.ctx = ctx
         self.platform = Platform.host()
         self.results: dict[int, Position] = {}
@@ -59,7 +78,8 @@ class Executor:
             platform=self.platform,
         )
         warnings = self._warn_unused(plan)
-        total = sum(1 + len(p.stage.instructions) for p in plan.stages)
+        # the classic builder shows each --label as one more step after the Dockerfile's
+        total = sum(1 + len(p.stage.instructions) for p in plan.stages) + len(options.labels)
         self.ctx.sink.emit(ev.BuildStarted(total, tuple(_stage_label(p) for p in plan.stages)))
         starts, number = {}, 0
         for planned in plan.stages:
@@ -73,7 +93,7 @@ class Executor:
             )
         self.steps.sort(key=lambda step: step.number)
         final = self.results[plan.target]
-        image_id = self._finish(final)
+        image_id = self._finish(final, _target_stage(plan), number, total)
         tags = self._tag(image_id)
         seconds = time.monotonic() - started
         self.ctx.sink.emit(ev.BuildDone(str(image_id), tags, seconds))
@@ -95,9 +115,8 @@ class Executor:
         count = 1 + len(stage.instructions)
         label = _stage_label(planned)
         number += 1
-        ref = ev.StepRef(
-            number, total, label, 1, count, _text(stage.from_.original), stage.from_.source.start
-        )
+        text, line = _text(stage.from_.original), stage.from_.source.start
+        ref = ev.StepRef(number, total, label, 1, count, text, line, len(base.triggers))
         pos = self._step(pos, base.triggers, ref, stage.from_)
         for position, instr in enumerate(stage.instructions, start=2):
             number += 1
@@ -114,6 +133,8 @@ class Executor:
             pos, result = self.runner.step(pos, items, ref)
         except BuildError as exc:
             raise step_failed(instr, exc, self.ctx.where(instr.source.start)) from exc
+        if self.ctx.options.no_cache and result.miss_reason is not None:
+            result = result._replace(miss_reason=NO_CACHE_REASON)
         self.steps.append(result)
         return pos
 
@@ -178,15 +199,37 @@ class Executor:
             message, line=line or None, filename=df.filename, source=df.text, code=code, hint=hint
         )
 
-    def _finish(self, final: Position) -> Digest:
-        """Apply ``--label`` to the target's image (a new image only when there are labels)."""
+    def _finish(self, final: Position, target: PlannedStage, number: int, total: int) -> Digest:
+        """Apply ``--label`` to the target's image: one step and image per label, by key.
+
+        As the classic builder shows them (``Step 3/4 : LABEL k=v``), each with
+        its image; unlike it (and like BuildKit) no history entry is added.
+        """
+        image, image_id = final.image, final.image_id
         labels = self.ctx.options.labels
-        if not labels:
-            return final.image_id
-        container = final.image.config.config
-        merged = {**container.labels, **labels}
-        image = set_container_config(final.image, replace(container, labels=merged))
-        return self.ctx.store.write_image(image, parent=final.image_id)
+        stage, steps = _stage_label(target), 1 + len(target.stage.instructions)
+        for offset, key in enumerate(sorted(labels), start=1):
+            text = f"LABEL {key}={labels[key]}"
+            ref = ev.StepRef(number + offset, total, stage, steps + offset,
+                             steps + len(labels), text, 0, cli_label=True)  # fmt: skip
+            image, image_id = self._label_step(ref, image, image_id, key, labels[key])
+        return image_id
+
+    def _label_step(
+        self, ref: ev.StepRef, image: Image, parent: Digest, key: str, value: str
+    ) -> tuple[Image, Digest]:
+        sink, started = self.ctx.sink, time.monotonic()
+        sink.emit(ev.StepStarted(ref))
+        cid = new_id()
+        sink.emit(ev.ContainerStarted(ref, cid))
+        container = image.config.config
+        image = set_container_config(
+            image, replace(container, labels={**container.labels, key: value})
+        )
+        image_id = self.ctx.store.write_image(image, parent=parent)
+        sink.emit(ev.ContainerRemoved(ref, cid))
+        sink.emit(ev.StepDone(ref, str(image_id), False, time.monotonic() - started))
+        return image, image_id
 
     def _tag(self, image_id: Digest) -> tuple[str, ...]:
         shown = []
@@ -195,6 +238,10 @@ class Executor:
             self.ctx.store.tag(image_id, ref)
             shown.append(ref.familiar)
         return tuple(shown)
+
+
+def _target_stage(plan: BuildPlan) -> PlannedStage:
+    return next(p for p in plan.stages if p.index == plan.target)
 
 
 def _stage_label(planned: PlannedStage) -> str:

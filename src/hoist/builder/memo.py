@@ -160,15 +160,8 @@ def _step_json(done: ev.StepDone) -> dict[str, Any]:
 
 
 def _ref_fields(ref: ev.StepRef) -> tuple[Any, ...]:
-    return (
-        ref.number,
-        ref.total,
-        ref.stage,
-        ref.stage_position,
-        ref.stage_total,
-        ref.text,
-        ref.line,
-    )
+    """Every field of ``ref`` (a record written before a field was added loads with its default)."""
+    return tuple(ref)
 
 
 def replay(
@@ -230,6 +223,8 @@ def _emit(
         if ran:
             sink.emit(ev.StepCached(ref, image_id))
         sink.emit(ev.StepDone(ref, image_id, ran, 0.0))
+        if ref.cli_label:  # shown as a step, but not a Dockerfile step of the result
+            continue
         results.append(StepResult(ref.number, ref.stage, ref.text, ref.line, ran, image_id, 0.0))
     sink.emit(ev.BuildDone(body["image_id"], tags, seconds))
     return BuildResult(body["image_id"], tags, tuple(results), seconds, tuple(body["warnings"]))

@@ -75,13 +75,18 @@ def _dict_change(label: str, new: Mapping[str, Any], old: Mapping[str, Any]) -> 
     return f"{label} changed: {', '.join(names)}"
 
 
+def _source_name(item: Mapping[str, Any]) -> str:
+    """What a source component names: a context path, or an ``ADD`` URL."""
+    return str(item.get("path", item.get("url")))
+
+
 def _sources_change(new: Sequence[Mapping[str, Any]], old: Sequence[Mapping[str, Any]]) -> str:
-    old_by_path = {str(item.get("path")): item for item in old}
+    old_by_path = {_source_name(item): item for item in old}
     changed: list[str] = []
     for item in new:
-        before = old_by_path.get(str(item.get("path")))
+        before = old_by_path.get(_source_name(item))
         if before != item:
-            changed += _changed_files(item, before) or [str(item.get("path"))]
+            changed += _changed_files(item, before) or [_source_name(item)]
     if not changed:
         return "source set changed"
     shown = ", ".join(changed[:5]) + (" …" if len(changed) > 5 else "")

@@ -70,5 +70,7 @@ def test_json_form_has_the_fields_and_the_kind() -> None:
         "stage_total": 3,
         "text": "RUN echo hi",
         "line": 2,
+        "triggers": 0,
+        "cli_label": False,
     }
     assert event_to_dict(ev.BuildDone("sha256:x", ("a:1",)))["tags"] == ["a:1"]

@@ -59,3 +59,13 @@ def test_explain_miss_names_the_files_inside_a_directory_source() -> None:
         sources=[{"path": ".", "sum": "b", "files": edited}],
     )
     assert explain_miss(new.components, old.components) == "source changed: new.txt, src/app.js"
+
+
+def test_explain_miss_names_an_add_url_whose_content_changed() -> None:
+    parent = content_key([], {}, "linux/amd64")
+    url = "http://127.0.0.1:8765/app.tgz"
+    old = step_key(parent, {"kind": "ADD"}, build_args={},
+                   sources=[{"url": url, "sha256": "1", "mtime_ns": 1}])  # fmt: skip
+    new = step_key(parent, {"kind": "ADD"}, build_args={},
+                   sources=[{"url": url, "sha256": "2", "mtime_ns": 1}])  # fmt: skip
+    assert explain_miss(new.components, old.components) == f"source changed: {url}"

@@ -19,7 +19,10 @@ class Renderer:
         pass
 
 
-def make_renderer(mode: str, stream: TextIO, *, quiet: bool = False) -> Renderer:
+def make_renderer(
+    mode: str, stream: TextIO, *, quiet: bool = False, remove: bool = True
+) -> Renderer:
+    """The renderer for ``mode``; ``remove`` is ``--rm`` (or ``--force-rm``): see classic."""
     if quiet:
         from hoist.cli.render.quiet import QuietRenderer
 
@@ -29,7 +32,7 @@ def make_renderer(mode: str, stream: TextIO, *, quiet: bool = False) -> Renderer
     if mode == "classic":
         from hoist.cli.render.classic import ClassicRenderer
 
-        return ClassicRenderer(stream)
+        return ClassicRenderer(stream, remove=remove)
     if mode == "plain":
         from hoist.cli.render.plain import PlainRenderer
 

@@ -15,9 +15,20 @@ from typing import TextIO
 from hoist.builder import events as ev
 from hoist.cli.render import Renderer
 
+#: How the unconsumed build-arg warning starts (docker prints it as the build ends).
+UNCONSUMED = "One or more build-args ["
+
 
 def short_id(image_id: str) -> str:
     return image_id.removeprefix("sha256:")[:12]
+
+
+def is_from_scratch(step: ev.StepRef) -> bool:
+    """Whether ``step`` is ``FROM scratch`` (options such as ``--platform`` skipped)."""
+    if step.stage_position != 1:
+        return False
+    words = [word for word in step.text.split()[1:] if not word.startswith("--")]
+    return bool(words) and words[0].lower() == "scratch"
 
 
 class ClassicRenderer(Renderer):
@@ -28,11 +39,14 @@ class ClassicRenderer(Renderer):
     as if the steps had run one by one.
     """
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, *, remove: bool = True) -> None:
+        """``remove`` False (``--rm=false``): no "Removing intermediate container" line."""
         self._out = stream
+        self._remove = remove
         self._open_line = False
         self._next = 1
         self._held: dict[int, list[ev.Event]] = {}
+        self._unconsumed: list[str] = []  # build-arg warnings, shown before "Successfully built"
 
     def emit(self, event: ev.Event) -> None:
         step = getattr(event, "step", None)
@@ -77,23 +91,35 @@ class ClassicRenderer(Renderer):
     def _show(self, event: ev.Event) -> None:
         match event:
             case ev.StepStarted(step=step):
-                self._line(f"Step {step.number}/{step.total} : {step.text}")
+                self._started(step)
             case ev.StepCached():
                 self._line(" ---> Using cache")
             case ev.ContainerStarted(container_id=cid):
                 self._line(f" ---> Running in {cid[:12]}")
             case ev.StepOutput(data=data):
                 self._output(data)
-            case ev.ContainerRemoved(container_id=cid):
+            case ev.ContainerRemoved(container_id=cid) if self._remove:
                 self._line(f"Removing intermediate container {cid[:12]}")
-            case ev.StepDone(image_id=image_id):
-                self._line(f" ---> {short_id(image_id)}")
+            case ev.StepDone(step=step, image_id=image_id):
+                # FROM scratch has no image to show: docker prints the arrow alone
+                shown = "" if is_from_scratch(step) else short_id(image_id)
+                self._line(f" ---> {shown}")
+            case ev.BuildWarning(message=message) if message.startswith(UNCONSUMED):
+                self._unconsumed.append(message)
             case ev.BuildWarning(message=message):
                 self._line(f"[WARNING]: {message}")
             case ev.BuildDone(image_id=image_id, tags=tags):
+                for message in self._unconsumed:
+                    self._line(f"[Warning] {message}")
                 self._line(f"Successfully built {short_id(image_id)}")
                 for tag in tags:
                     self._line(f"Successfully tagged {tag}")
+
+    def _started(self, step: ev.StepRef) -> None:
+        self._line(f"Step {step.number}/{step.total} : {step.text}")
+        if step.triggers:
+            word = "triggers" if step.triggers > 1 else "trigger"
+            self._line(f"# Executing {step.triggers} build {word}")
 
     def _output(self, data: bytes) -> None:
         text = data.decode("utf-8", errors="replace")

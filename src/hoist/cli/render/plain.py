@@ -6,15 +6,26 @@
 
 #4 [3/4] COPY . .
 #4 CACHED
+
+#5 exporting to image
+#5 writing image sha256:… done
+#5 naming to docker.io/library/app:latest done
+#5 DONE 0.0s
+
+``--label`` steps (which only the classic view shows) are left out, as BuildKit does.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from typing import TextIO
 
 from hoist.builder import events as ev
 from hoist.cli.render import Renderer
+
+#: The classic builder's wording of a failed RUN, and BuildKit's for the same failure.
+_CLASSIC_FAILURE = re.compile(r"The command '(?P<cmd>.*)' returned a non-zero code: (?P<code>\d+)")
 
 
 def vertex_name(step: ev.StepRef) -> str:
@@ -22,20 +33,36 @@ def vertex_name(step: ev.StepRef) -> str:
     return f"[{stage}{step.stage_position}/{step.stage_total}] {step.text}"
 
 
+def buildkit_wording(message: str) -> str:
+    """A failed RUN as BuildKit words it (``executor failed running [...]: exit code: N``)."""
+    found = _CLASSIC_FAILURE.search(message)
+    if found is None:
+        return message
+    return f"executor failed running [{found['cmd']}]: exit code: {found['code']}"
+
+
 class PlainRenderer(Renderer):
     def __init__(self, stream: TextIO) -> None:
         self._out = stream
         self._started: dict[int, float] = {}
         self._partial: dict[int, str] = {}
+        self._last = 0  # the highest vertex number shown; the export vertex comes after it
+        self._names: dict[int, str] = {}
 
     def _write(self, text: str) -> None:
         self._out.write(text)
         self._out.flush()
 
     def emit(self, event: ev.Event) -> None:
+        step = getattr(event, "step", None)
+        if step is not None:
+            if step.cli_label:
+                return
+            self._last = max(self._last, step.number)
         match event:
             case ev.StepStarted(step=step):
                 self._started[step.number] = time.monotonic()
+                self._names[step.number] = vertex_name(step)
                 self._write(f"#{step.number} {vertex_name(step)}\n")
             case ev.StepCached(step=step):
                 self._write(f"#{step.number} CACHED\n\n")
@@ -46,16 +73,35 @@ class PlainRenderer(Renderer):
                 if reason:
                     self._write(f"#{step.number} cache miss: {reason}\n")
                 self._write(f"#{step.number} DONE {seconds:.1f}s\n\n")
-            case ev.StepFailed(step=step, message=message, seconds=seconds):
-                self._flush_partial(step.number)
-                self._write(f"#{step.number} ERROR: {message}\n")
+            case ev.StepFailed(step=step, message=message):
+                self._failed(step.number, message)
             case ev.BuildWarning(message=message, line=line):
                 where = f" (line {line})" if line else ""
                 self._write(f"WARN: {message}{where}\n")
             case ev.BuildDone(image_id=image_id, tags=tags):
-                self._write(f"#done writing image {image_id} done\n")
-                for tag in tags:
-                    self._write(f"#done naming to {tag} done\n")
+                self._exported(image_id, tags)
+
+    def _failed(self, number: int, message: str) -> None:
+        """BuildKit's shape: the ERROR line, then a ``------`` block naming the vertex."""
+        self._flush_partial(number)
+        self._write(f"#{number} ERROR: {buildkit_wording(message)}\n")
+        self._write(f"------\n > {self._names.get(number, '')}:\n------\n")
+
+    def _exported(self, image_id: str, tags: tuple[str, ...]) -> None:
+        """The export vertex, numbered after the last step as BuildKit numbers it."""
+        from hoist.errors import InvalidReference
+        from hoist.models.reference import Reference
+
+        number = self._last + 1
+        self._write(f"#{number} exporting to image\n")
+        self._write(f"#{number} writing image {image_id} done\n")
+        for tag in tags:
+            try:
+                name = str(Reference.parse(tag))
+            except InvalidReference:
+                name = tag
+            self._write(f"#{number} naming to {name} done\n")
+        self._write(f"#{number} DONE 0.0s\n")
 
     def _output(self, number: int, data: bytes) -> None:
         elapsed = time.monotonic() - self._started.get(number, time.monotonic())

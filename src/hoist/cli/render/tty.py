@@ -43,6 +43,11 @@ class TtyRenderer(Renderer):
         self._footer: list[str] = []
 
     def emit(self, event: ev.Event) -> None:
+        step = getattr(event, "step", None)
+        if step is not None and step.cli_label:  # a --label step: BuildKit shows none
+            if isinstance(event, ev.StepStarted):
+                self._total -= 1
+            return
         match event:
             case ev.BuildStarted(total_steps=total):
                 self._total = total
