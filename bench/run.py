@@ -98,6 +98,7 @@ class Hoist(Tool):
         self.executable = executable
         self.root = Path()
         self.template = Path()
+        self.resets = 0
 
     def unavailable(self) -> str | None:
         if not self.executable.exists():
@@ -120,8 +121,12 @@ class Hoist(Tool):
         _check([*hoist, "run", "--rm", "--network", "none", ref, "true"], self.env)
 
     def reset(self, work: Path) -> None:
-        self.root = work / "hoist-store"
-        shutil.rmtree(self.root, ignore_errors=True)
+        # a new directory each time, as BuildKit's snapshots are: on ext4, files are created
+        # measurably slower in a directory tree that was just deleted and made again
+        if self.root != Path():
+            shutil.rmtree(self.root, ignore_errors=True)
+        self.resets += 1
+        self.root = work / f"hoist-store-{self.resets}"
         # cp -a, not copytree: unpacked layers hold device nodes (a Debian base's /dev/zero
         # would be read forever), whiteouts and overlay xattrs
         _check(["cp", "-a", str(self.template), str(self.root)], self.env)
@@ -338,9 +343,11 @@ def measure_variant(
     for k in range(runs):
         if variant in MUTATING:
             scenarios.mutate(context, variant, k + 1)
+        if cold:  # every reset before any timed build, then written out: deleting a store
+            for tool in tools:  # leaves the disk busy for seconds, which must not land
+                tool.reset(work)  # on whichever build comes next
+            os.sync()
         for tool in rotated(tools, k):
-            if cold:
-                tool.reset(work)
             elapsed = timed_build(tool, context, f"{tag}-{tool.name}", cold=cold)
             cell = cells[tool.name]
             if elapsed is None:
@@ -425,6 +432,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--variants", default="", help="only these variants (default: all)")
     parser.add_argument("--tools", default=",".join(TOOLS))
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--work-dir", type=Path, default=Path("/var/lib/hoist-bench"),
+        help="where contexts and hoist's stores go (default beside /var/lib/docker, as an "
+        "installed hoist's /var/lib/hoist would be: where a directory sits on the disk "
+        "changes how fast files are created in it)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--hoist", type=Path, default=REPO / ".venv" / "bin" / "hoist")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "RESULTS.md")
@@ -478,7 +491,9 @@ def _run(args: argparse.Namespace) -> int:
     results: Results = {}
     names = args.scenarios.split(",")
     with ExitStack() as stack:
-        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hoist-bench-")))
+        args.work_dir.mkdir(parents=True, exist_ok=True)
+        work = Path(stack.enter_context(
+            tempfile.TemporaryDirectory(prefix="run-", dir=args.work_dir)))
         base = work / "base"
         base.mkdir()
         shutil.copy(BASE_DOCKERFILE, base / "Dockerfile")
