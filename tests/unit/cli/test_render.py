@@ -114,3 +114,50 @@ def test_classic_prints_parallel_stages_in_step_order() -> None:
         "Step 4/4 : RUN echo b",
         "b",
     ]
+
+
+def _cached_events() -> list[ev.Event]:
+    s1, s2 = _step(1, "FROM busybox"), _step(2, "RUN echo hi")
+    return [
+        ev.BuildStarted(2, ("0",)),
+        ev.StepStarted(s1),
+        ev.StepDone(s1, ID1, cached=False, seconds=0.0),
+        ev.StepStarted(s2),
+        ev.StepCached(s2, ID2),
+        ev.StepDone(s2, ID2, cached=True, seconds=0.0),
+        ev.BuildDone(ID2, ("hello:latest",)),
+    ]
+
+
+def test_tty_prints_a_build_with_no_work_once_as_text() -> None:
+    out = io.StringIO()
+    renderer = make_renderer("tty", out)
+    for event in _cached_events():
+        renderer.emit(event)
+    renderer.close()
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("[+] Building ") and lines[0].endswith("(2/2)")
+    assert " => CACHED [2/3] RUN echo hi  0.0s" in lines
+    assert lines[-1] == "=> naming to hello:latest" and "\x1b" not in out.getvalue()
+
+
+def test_tty_loads_rich_only_when_the_build_does_work() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import io, sys\n"
+        "from hoist.cli.render import make_renderer\n"
+        "from tests.unit.cli import test_render as t\n"
+        "r = make_renderer('tty', io.StringIO())\n"
+        "for e in t._cached_events(): r.emit(e)\n"
+        "r.close()\n"
+        "cached = 'rich' in sys.modules\n"
+        "r = make_renderer('tty', io.StringIO())\n"
+        "for e in t._events(): r.emit(e)\n"
+        "r.close()\n"
+        "print(cached, 'rich' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True, timeout=60)  # fmt: skip
+    assert done.stdout.split() == ["False", "True"]

@@ -41,6 +41,6 @@ def make_renderer(
         from hoist.cli.render.jsonl import JsonRenderer
 
         return JsonRenderer(stream)
-    from hoist.cli.render.tty import TtyRenderer
+    from hoist.cli.render.frame import LazyTtyRenderer  # rich only once there is work to draw
 
-    return TtyRenderer(stream)
+    return LazyTtyRenderer(stream)
