@@ -38,20 +38,40 @@ def build(
     force_remove: bool = False,
     iidfile: str | os.PathLike[str] | None = None,
 ) -> BuildResult:
-    """Build an image from the Dockerfile of ``context``; return what each step did.
+    """Build an image from a Dockerfile into the store at ``root`` (default: hoist's).
 
-    The same parameters as :func:`hoist.builder.api.build` (which this imports
-    only when called, so that ``import hoist`` stays light). ``dockerfile`` is
-    resolved like the CLI's ``-f``: relative to the current directory, not to
-    ``context``.
+    ``dockerfile`` is resolved like the CLI's ``-f``: a relative path is taken
+    from the current directory, not from ``context`` (docker-py's
+    ``dockerfile=`` is relative to the context); ``None`` means
+    ``context/Dockerfile``. ``labels`` are added to the final image (no
+    history entry, as BuildKit). ``iidfile`` receives the image ID once the
+    build is tagged (``--iidfile``).
+
+    ``remove_containers`` False keeps every RUN's container (``--rm=false``);
+    a failed RUN's container is kept anyway unless ``force_remove``
+    (``--force-rm``). Kept containers: :mod:`hoist.runtime.kept`.
 
     Raises:
-        BuildError: a step failed (``exit_status``, ``output_tail``).
-        HoistError: any other failure.
+        BuildError: a step failed; a failed RUN's carries ``exit_status`` (its
+            command's) and ``output_tail`` (its last output lines).
+        HoistError: any other failure (a Dockerfile error, a missing base
+            image, an unwritable ``iidfile``…); what was built before it stays
+            in the store.
     """
-    from hoist.builder.api import build as _build
+    from hoist.builder.api import run_build  # imported when called: ``import hoist`` stays light
+    from hoist.builder.options import BuildOptions
 
-    return _build(context, dockerfile, tags, build_args, target, root=root,
-                  no_cache=no_cache, network=network, labels=labels, sink=sink,
-                  remove_containers=remove_containers, force_remove=force_remove,
-                  iidfile=iidfile)  # fmt: skip
+    options = BuildOptions(
+        context=os.fspath(context) if context is not None else None,
+        dockerfile=os.fspath(dockerfile) if dockerfile is not None else None,
+        tags=tuple(tags),
+        build_args=dict(build_args or {}),
+        target=target,
+        no_cache=no_cache,
+        network=network,
+        labels=dict(labels or {}),
+        remove_containers=remove_containers,
+        force_remove=force_remove,
+        iidfile=os.fspath(iidfile) if iidfile is not None else None,
+    )
+    return run_build(options, root=root, sink=sink)

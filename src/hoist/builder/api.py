@@ -1,14 +1,12 @@
-"""The Python API of a build, which the CLI uses too.
+"""Running a build: :func:`run_build` of :class:`BuildOptions`, for ``hoist.build`` and the CLI.
 
-import hoist
-result = hoist.build("examples/hello", tags=["hello:latest"])
-result.image_id, [(s.instruction, s.cached) for s in result.steps]
+A rebuild whose inputs did not change is replayed from its record
+(:mod:`hoist.builder.memo`); anything else takes the full path.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from hoist.builder.events import Event, EventSink, NullSink, StepDone
@@ -19,58 +17,6 @@ from hoist.errors import ContextError, DockerfileError, HoistError, UserInputErr
 
 if TYPE_CHECKING:
     from hoist.builder.context import BuildContext
-
-
-def build(
-    context: str | os.PathLike[str] | None,
-    dockerfile: str | os.PathLike[str] | None = None,
-    tags: Iterable[str] = (),
-    build_args: Mapping[str, str] | None = None,
-    target: str | None = None,
-    *,
-    root: str | os.PathLike[str] | None = None,
-    no_cache: bool = False,
-    network: str = "default",
-    labels: Mapping[str, str] | None = None,
-    sink: EventSink | None = None,
-    remove_containers: bool = True,
-    force_remove: bool = False,
-    iidfile: str | os.PathLike[str] | None = None,
-) -> BuildResult:
-    """Build an image from a Dockerfile into the store at ``root`` (default: hoist's).
-
-    ``dockerfile`` is resolved like the CLI's ``-f``: a relative path is taken
-    from the current directory, not from ``context`` (docker-py's
-    ``dockerfile=`` is relative to the context); ``None`` means
-    ``context/Dockerfile``. ``labels`` are added to the final image (no
-    history entry, as BuildKit). ``iidfile`` receives the image ID once the
-    build is tagged (``--iidfile``).
-
-    ``remove_containers`` False keeps every RUN's container (``--rm=false``);
-    a failed RUN's container is kept anyway unless ``force_remove``
-    (``--force-rm``). Kept containers: :mod:`hoist.runtime.kept`.
-
-    Raises:
-        BuildError: a step failed; a failed RUN's carries ``exit_status`` (its
-            command's) and ``output_tail`` (its last output lines).
-        HoistError: any other failure (a Dockerfile error, a missing base
-            image, an unwritable ``iidfile``…); what was built before it stays
-            in the store.
-    """
-    options = BuildOptions(
-        context=os.fspath(context) if context is not None else None,
-        dockerfile=os.fspath(dockerfile) if dockerfile is not None else None,
-        tags=tuple(tags),
-        build_args=dict(build_args or {}),
-        target=target,
-        no_cache=no_cache,
-        network=network,
-        labels=dict(labels or {}),
-        remove_containers=remove_containers,
-        force_remove=force_remove,
-        iidfile=os.fspath(iidfile) if iidfile is not None else None,
-    )
-    return run_build(options, root=root, sink=sink)
 
 
 def run_build(

@@ -140,7 +140,7 @@ def _build(args: argparse.Namespace) -> int:
     """Run the build; a failed RUN ends hoist with the RUN's exit status, as docker's classic CLI.
 
     Raises:
-        HoistError: any other failure (see :func:`hoist.builder.api.build`).
+        HoistError: any other failure (see :func:`hoist.build`).
     """
     from hoist.builder.api import run_build
     from hoist.cli.render import make_renderer
