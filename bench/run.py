@@ -121,10 +121,11 @@ class Hoist(Tool):
         _check([*hoist, "run", "--rm", "--network", "none", ref, "true"], self.env)
 
     def reset(self, work: Path) -> None:
-        # a new directory each time, as BuildKit's snapshots are: on ext4, files are created
-        # measurably slower in a directory tree that was just deleted and made again
-        if self.root != Path():
-            shutil.rmtree(self.root, ignore_errors=True)
+        # A new directory each time, and the old one is left for the work dir's removal at the
+        # end: on an ext4 without a journal (this machine's disk) the inode allocator skips
+        # inodes deleted in the last 60-300 s, checking each one (recently_deleted(), found with
+        # perf), so creating files next to a just-deleted store of thousands of files costs
+        # several times the CPU; a user's store is not deleted before every build.
         self.resets += 1
         self.root = work / f"hoist-store-{self.resets}"
         # cp -a, not copytree: unpacked layers hold device nodes (a Debian base's /dev/zero
