@@ -37,26 +37,8 @@ class _Base:
     triggers: tuple[Instruction, ...]
 
 
-#: Why every step misses with ``--no-cache``, whatever else changed since the last build.
-NO_CACHE_REASON = "cache disabled (--no-cache)"
-
-
-class _NoCacheReasons:
-    """Passes events on, each miss explained by :data:`NO_CACHE_REASON`."""
-
-    def __init__(self, sink: ev.EventSink) -> None:
-        self.sink = sink
-
-    def emit(self, event: ev.Event) -> None:
-        if isinstance(event, ev.StepDone) and event.miss_reason is not None:
-            event = event._replace(miss_reason=NO_CACHE_REASON)
-        self.sink.emit(event)
-
-
 class Executor:
     def __init__(self, ctx: BuildContext) -> None:
-        if ctx.options.no_cache:
-            ctx.sink = _NoCacheReasons(ctx.sink)
         self.ctx = ctx
         self.platform = Platform.host()
         self.results: dict[int, Position] = {}
@@ -133,8 +115,6 @@ class Executor:
             pos, result = self.runner.step(pos, items, ref)
         except BuildError as exc:
             raise step_failed(instr, exc, self.ctx.where(instr.source.start)) from exc
-        if self.ctx.options.no_cache and result.miss_reason is not None:
-            result = result._replace(miss_reason=NO_CACHE_REASON)
         self.steps.append(result)
         return pos
 

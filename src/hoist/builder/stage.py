@@ -64,6 +64,8 @@ from hoist.snapshot.base import MutableSnapshot
 
 HEALTHCHECK_FLAGS = frozenset({"interval", "timeout", "start-period", "start-interval", "retries"})
 SUPPORTED = {Run: RUN_FLAGS, Copy: COPY_FLAGS, Add: ADD_FLAGS, Healthcheck: HEALTHCHECK_FLAGS}
+#: Why every step misses with ``--no-cache``.
+NO_CACHE_REASON = "cache disabled (--no-cache)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +118,7 @@ class StageRunner:
             raise
         seconds = time.monotonic() - started
         cached = bool(outcomes) and all(o.cached for o in outcomes)
-        reason = "; ".join(o.miss_reason for o in outcomes if o.miss_reason) or None
+        reason = "; ".join(dict.fromkeys(o.miss_reason for o in outcomes if o.miss_reason)) or None
         if cached:
             self.ctx.sink.emit(ev.StepCached(ref, str(pos.image_id)))
         self.ctx.sink.emit(ev.StepDone(ref, str(pos.image_id), cached, seconds, reason))
@@ -188,6 +190,8 @@ class StageRunner:
         return "site:sha256:" + hashlib.sha256(canonical_json(site)).hexdigest()
 
     def _explain(self, key: CacheKey) -> str:
+        if self.ctx.options.no_cache:  # whatever else changed since the last build
+            return NO_CACHE_REASON
         entry = self.ctx.store.cache_get(self._site(key))
         old = json.loads(entry[1]) if entry is not None else None
         if old is None:
