@@ -32,7 +32,7 @@ def test_130_layers_are_all_visible_with_the_topmost_winning(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fs_context: bool
 ) -> None:
     """Through fsconfig's lowerdir+ (Linux >= 6.8) and through mount(8) with short links."""
-    monkeypatch.setattr(overlay, "_fs_context", [fs_context])
+    monkeypatch.setattr(overlay._Kernel, "fs_context", fs_context)
     layers = _layers(tmp_path / "layers")
     assert len(":".join(str(p) for p in layers)) > 4096
     snap = OverlaySnapshotter(tmp_path / "store").prepare("deep", layers)

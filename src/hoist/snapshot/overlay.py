@@ -27,10 +27,13 @@ from hoist.snapshot.base import delete_tree, new_snapshot_dir
 from hoist.snapshot.mounts import is_mounted, mount_overlay, mount_overlay_layers, unmount
 
 FEATURES = {"index": "off", "redirect_dir": "off", "metacopy": "off"}
-#: Whether the kernel takes ``volatile`` (Linux >= 5.10); cleared after the first refusal.
-_volatile = [True]
-#: Whether the kernel takes ``lowerdir+`` through fsconfig (Linux >= 6.8); likewise.
-_fs_context = [True]
+
+
+class _Kernel:
+    """What the running kernel takes; each is cleared after its first refusal."""
+
+    volatile = True  # the volatile mount option, Linux >= 5.10
+    fs_context = True  # fsconfig's lowerdir+, Linux >= 6.8
 
 
 class OverlaySnapshotter:
@@ -84,17 +87,17 @@ class OverlaySnapshot:
                 d.mkdir(mode=0o755)
         except OSError as exc:
             raise SnapshotError(f"preparing snapshot {self.directory.name}: {exc}") from exc
-        for volatile in (True, False) if _volatile[0] else (False,):
+        for volatile in (True, False) if _Kernel.volatile else (False,):
             try:
                 self._mount(volatile)
                 return
             except SnapshotError:
                 if not volatile:
                     raise
-                _volatile[0] = False  # an older kernel: mount as before, syncing on unmount
+                _Kernel.volatile = False  # an older kernel: mount as before, syncing on unmount
 
     def _mount(self, volatile: bool) -> None:
-        if _fs_context[0]:
+        if _Kernel.fs_context:
             options: dict[str, str | None] = dict(FEATURES)
             options |= {"upperdir": str(self.upper), "workdir": str(self.work)}
             if volatile:
@@ -103,7 +106,7 @@ class OverlaySnapshot:
             lowers = lowers or [str(self._empty_lower())]
             if mount_overlay_layers(self.merged, lowers, options):
                 return
-            _fs_context[0] = False
+            _Kernel.fs_context = False
         self._mount_legacy(volatile)
 
     def _empty_lower(self) -> Path:
