@@ -22,7 +22,6 @@ import platform
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,234 +33,15 @@ from pathlib import Path
 from types import ModuleType
 
 import debian_base
+from tools import DOCKER, BenchError, Tool, check, make_tools, quiet
 
 REPO = Path(__file__).resolve().parent.parent
 BASE_DOCKERFILE = REPO / "tests" / "compat" / "base" / "Dockerfile"
 DEFAULT_SCENARIOS = ("s1-seed-app", "s4-many-steps", "s5-parallel-stages")
-DOCKER = "/usr/bin/docker"
 TOOLS = ("hoist", "docker-classic", "docker-buildkit", "buildah")
 DEBIAN_BASE = "debian:bookworm-local"
-#: Dockerfile change applied when importing the Debian base (as examples/node/demo.sh does).
-DEBIAN_CMD = 'CMD ["bash"]'
 #: Variants that mutate the context before each timed rebuild.
 MUTATING = frozenset({"edit", "dep-edit", "touch", "byte"})
-
-
-def _quiet(command: Sequence[str], env: dict[str, str] | None = None) -> tuple[int, str]:
-    proc = subprocess.run(
-        command,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        check=False,
-    )
-    return proc.returncode, proc.stdout
-
-
-# --------------------------------------------------------------------------- tools
-
-
-@dataclass
-class Tool:
-    """One builder. ``command`` gives the argv of a build; ``reset`` empties its cache."""
-
-    name: str
-    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
-
-    def unavailable(self) -> str | None:
-        """Why this tool cannot be measured here, or None."""
-        raise NotImplementedError
-
-    def setup(self, base: Path, work: Path) -> None:
-        """Make ``busybox:local`` from the base context ``base``."""
-        raise NotImplementedError
-
-    def import_base(self, tarball: Path, ref: str) -> None:
-        """Make image ``ref`` from a rootfs tarball (the s6 Debian base)."""
-        raise NotImplementedError
-
-    def begin_variant(self, work: Path) -> None:
-        """Start a variant with an empty cache (base image kept)."""
-        self.reset(work)
-
-    def reset(self, work: Path) -> None:
-        raise NotImplementedError
-
-    def command(self, context: Path, tag: str, *, cold: bool) -> list[str]:
-        raise NotImplementedError
-
-
-class Hoist(Tool):
-    def __init__(self, executable: Path) -> None:
-        super().__init__("hoist")
-        self.executable = executable
-        self.root = Path()
-        self.template = Path()
-        self.resets = 0
-
-    def unavailable(self) -> str | None:
-        if not self.executable.exists():
-            return f"{self.executable} not found"
-        status, _ = _quiet([str(self.executable), "build", "--help"])
-        return None if status == 0 else "`hoist build` is not there yet"
-
-    def setup(self, base: Path, work: Path) -> None:
-        self.template = work / "hoist-template"
-        _check([*self._build(self.template), "-t", "busybox:local", str(base)], self.env)
-
-    def import_base(self, tarball: Path, ref: str) -> None:
-        """Import, then unpack the layer once (``hoist run``), as ``docker import`` does.
-
-        hoist unpacks a layer when a step first needs it; without this every cold
-        build would unpack the 120 MB base, work docker did at import time.
-        """
-        hoist = [str(self.executable), "--root", str(self.template)]
-        _check([*hoist, "import", "-c", DEBIAN_CMD, str(tarball), ref], self.env)
-        _check([*hoist, "run", "--rm", "--network", "none", ref, "true"], self.env)
-
-    def reset(self, work: Path) -> None:
-        # A new directory each time, and the old one is left for the work dir's removal at the
-        # end: on an ext4 without a journal (this machine's disk) the inode allocator skips
-        # inodes deleted in the last 60-300 s, checking each one (recently_deleted(), found with
-        # perf), so creating files next to a just-deleted store of thousands of files costs
-        # several times the CPU; a user's store is not deleted before every build.
-        self.resets += 1
-        self.root = work / f"hoist-store-{self.resets}"
-        # cp -a, not copytree: unpacked layers hold device nodes (a Debian base's /dev/zero
-        # would be read forever), whiteouts and overlay xattrs
-        _check(["cp", "-a", str(self.template), str(self.root)], self.env)
-
-    def _build(self, root: Path) -> list[str]:
-        return [str(self.executable), "--root", str(root), "build"]
-
-    def command(self, context: Path, tag: str, *, cold: bool) -> list[str]:
-        return [*self._build(self.root), "-t", tag, "-f", str(context / "Dockerfile"), str(context)]
-
-
-class Docker(Tool):
-    def __init__(self, buildkit: bool) -> None:
-        super().__init__("docker-buildkit" if buildkit else "docker-classic")
-        self.buildkit = buildkit
-        self.env["DOCKER_BUILDKIT"] = "1" if buildkit else "0"
-        self.env["BUILDKIT_PROGRESS"] = "plain"
-
-    def unavailable(self) -> str | None:
-        if not Path(DOCKER).exists():
-            return f"{DOCKER} not installed"
-        status, _ = _quiet([DOCKER, "info"])
-        return None if status == 0 else "dockerd is not running (tools/start_docker.sh)"
-
-    def setup(self, base: Path, work: Path) -> None:
-        status, _ = _quiet([DOCKER, "image", "inspect", "busybox:local"])
-        if status != 0:  # both docker tools share one image store: build it once
-            _check([DOCKER, "build", "--network=host", "-t", "busybox:local", str(base)], self.env)
-
-    def import_base(self, tarball: Path, ref: str) -> None:
-        status, _ = _quiet([DOCKER, "image", "inspect", ref])
-        if status != 0:  # shared by both docker tools
-            _check([DOCKER, "import", "-c", DEBIAN_CMD, str(tarball), ref], self.env)
-
-    def begin_variant(self, work: Path) -> None:
-        """Drop this benchmark's images (the classic builder's cache is their parent chain)."""
-        _, listing = _quiet([DOCKER, "images", "-q", "--filter", "reference=hoist-bench/*"])
-        ids = sorted(set(listing.split()))
-        if ids:
-            _check([DOCKER, "rmi", "-f", *ids], self.env)
-        # builds retagged away leave dangling chains the classic builder would hit
-        _check([DOCKER, "image", "prune", "-f"], self.env)
-        self.reset(work)
-
-    def reset(self, work: Path) -> None:
-        if self.buildkit:
-            _check([DOCKER, "builder", "prune", "-af"], self.env)
-
-    def command(self, context: Path, tag: str, *, cold: bool) -> list[str]:
-        command = [DOCKER, "build", "--network=host", "-t", tag]
-        if cold and not self.buildkit:
-            command.append("--no-cache")  # classic: cache is the image store itself
-        return [*command, "-f", str(context / "Dockerfile"), str(context)]
-
-
-class Buildah(Tool):
-    # crun refuses this machine's hybrid cgroups; runc works
-    RUNTIME = "/usr/sbin/runc"
-
-    def __init__(self) -> None:
-        super().__init__("buildah")
-
-    def unavailable(self) -> str | None:
-        if shutil.which("buildah") is None:
-            return "buildah not installed"
-        return None if Path(self.RUNTIME).exists() else f"{self.RUNTIME} not installed"
-
-    def _bud(self) -> list[str]:
-        return ["buildah", "bud", "--runtime", self.RUNTIME, "--layers", "--network", "host"]
-
-    def setup(self, base: Path, work: Path) -> None:
-        _check([*self._bud(), "-t", "busybox:local", str(base)], self.env)
-
-    def import_base(self, tarball: Path, ref: str) -> None:
-        if _quiet(["buildah", "inspect", "--type", "image", ref])[0] == 0:
-            return  # made by an earlier run
-        status, container = _quiet(["buildah", "from", "scratch"])
-        if status != 0:
-            raise BenchError(f"buildah from scratch failed: {container.strip()}")
-        container = container.strip().splitlines()[-1]
-        try:
-            _check(["buildah", "add", container, str(tarball), "/"], self.env)
-            _check(["buildah", "config", "--cmd", "bash", container], self.env)
-            _check(["buildah", "commit", container, ref], self.env)
-        finally:
-            _quiet(["buildah", "rm", container])
-
-    def begin_variant(self, work: Path) -> None:
-        """Drop this benchmark's images and the untagged layer images (buildah's cache)."""
-        _, listing = _quiet(["buildah", "images", "-q", "--filter", "reference=hoist-bench/*"])
-        ids = sorted(set(listing.split()))
-        if ids:
-            _check(["buildah", "rmi", "-f", *ids], self.env)
-        _quiet(["buildah", "rmi", "--prune"])
-
-    def reset(self, work: Path) -> None:
-        """buildah's layer cache is its image store: cold builds pass --no-cache instead."""
-
-    def command(self, context: Path, tag: str, *, cold: bool) -> list[str]:
-        command = [*self._bud(), "-t", tag]
-        if cold:
-            command.append("--no-cache")
-        return [*command, "-f", str(context / "Dockerfile"), str(context)]
-
-
-class BenchError(Exception):
-    """A preparation command failed (the message holds its output's tail)."""
-
-
-def _check(command: Sequence[str], env: dict[str, str]) -> None:
-    status, output = _quiet(command, env)
-    if status != 0:
-        tail = "\n".join(output.splitlines()[-15:])
-        raise BenchError(f"{' '.join(command)} failed ({status}):\n{tail}")
-
-
-def make_tools(names: Sequence[str], hoist: Path) -> tuple[list[Tool], dict[str, str]]:
-    """The tools asked for that can run here, and why the others cannot."""
-    factories = {
-        "hoist": lambda: Hoist(hoist),
-        "docker-classic": lambda: Docker(buildkit=False),
-        "docker-buildkit": lambda: Docker(buildkit=True),
-        "buildah": Buildah,
-    }
-    tools: list[Tool] = []
-    skipped: dict[str, str] = {}
-    for name in names:
-        tool = factories[name]()
-        reason = tool.unavailable()
-        if reason is None:
-            tools.append(tool)
-        else:
-            skipped[name] = reason
-    return tools, skipped
 
 
 # --------------------------------------------------------------------------- measuring
@@ -303,13 +83,13 @@ class Scenarios:
 
     def generate(self, name: str, out: Path) -> Path:
         command = [sys.executable, str(self.script), "gen", "--out", str(out)]
-        _check([*command, "--seed", str(self.seed), name], dict(os.environ))
+        check([*command, "--seed", str(self.seed), name], dict(os.environ))
         return out / name
 
     def mutate(self, directory: Path, kind: str, step: int) -> None:
         command = [sys.executable, str(self.script), "mutate", "--dir", str(directory)]
         command += ["--kind", kind, "--step", str(step), "--seed", str(self.seed)]
-        _check(command, dict(os.environ))
+        check(command, dict(os.environ))
 
 
 def rotated(tools: Sequence[Tool], k: int) -> Iterator[Tool]:
@@ -320,7 +100,7 @@ def rotated(tools: Sequence[Tool], k: int) -> Iterator[Tool]:
 def timed_build(tool: Tool, context: Path, tag: str, *, cold: bool) -> float | None:
     command = tool.command(context, tag, cold=cold)
     start = time.perf_counter()
-    status, output = _quiet(command, tool.env)
+    status, output = quiet(command, tool.env)
     elapsed = time.perf_counter() - start
     if status != 0:
         tail = "\n".join(output.splitlines()[-8:])
@@ -329,8 +109,38 @@ def timed_build(tool: Tool, context: Path, tag: str, *, cold: bool) -> float | N
     return elapsed
 
 
+class Settler:
+    """Lets inodes deleted by earlier builds and resets age before a timed build.
+
+    On ext4 without a journal (this machine's disk) the inode allocator checks,
+    and skips, every inode deleted in the last 60 s (up to 360 s while its inode
+    table block is dirty): a build creating thousands of files right after any
+    tool deleted thousands pays several times the kernel time. Deletions are part
+    of every tool's cycle (``docker builder prune``, the classic builder's and
+    buildah's removal of intermediate containers), so without settling, whichever
+    build comes next pays for the previous tool's. With ``seconds`` > 0 the disk
+    is synced (the blocks are clean) and the build waits until ``seconds`` have
+    passed since the previous build or reset ended, as on a journaled disk, where
+    the allocator does not look at deletion times at all.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.last = 0.0
+
+    def mark(self) -> None:
+        self.last = time.monotonic()
+
+    def wait(self) -> None:
+        if self.seconds <= 0:
+            return
+        os.sync()
+        time.sleep(max(0.0, self.last + self.seconds - time.monotonic()))
+
+
 def measure_variant(
-    tools: list[Tool], scenarios: Scenarios, name: str, variant: str, runs: int, work: Path
+    tools: list[Tool], scenarios: Scenarios, name: str, variant: str, runs: int, work: Path,
+    settler: Settler,
 ) -> dict[str, Cell]:
     context = scenarios.generate(name, work / "scenarios")
     tag = f"hoist-bench/{name}:{variant}"
@@ -348,8 +158,11 @@ def measure_variant(
             for tool in tools:  # leaves the disk busy for seconds, which must not land
                 tool.reset(work)  # on whichever build comes next
             os.sync()
+        settler.mark()
         for tool in rotated(tools, k):
+            settler.wait()
             elapsed = timed_build(tool, context, f"{tag}-{tool.name}", cold=cold)
+            settler.mark()
             cell = cells[tool.name]
             if elapsed is None:
                 cell.failures += 1
@@ -396,7 +209,7 @@ def table(results: Results, tools: Sequence[str]) -> list[str]:
 
 def environment() -> list[str]:
     def first_line(command: list[str]) -> str:
-        status, output = _quiet(command)
+        status, output = quiet(command)
         return output.splitlines()[0].strip() if status == 0 and output else "not available"
 
     return [
@@ -438,6 +251,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="where contexts and hoist's stores go (default beside /var/lib/docker, as an "
         "installed hoist's /var/lib/hoist would be: where a directory sits on the disk "
         "changes how fast files are created in it)",
+    )
+    parser.add_argument(
+        "--settle", type=float, default=0.0, metavar="SECONDS",
+        help="before each timed build, sync and wait until SECONDS have passed since the "
+        "previous build or reset (61 lets deleted inodes age out of ext4's no-journal "
+        "allocator check; see bench/README.md); default 0",
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--hoist", type=Path, default=REPO / ".venv" / "bin" / "hoist")
@@ -487,6 +306,9 @@ def _run(args: argparse.Namespace) -> int:
     scenarios = Scenarios.load(args.make_scenarios, args.seed)
     tools, skipped = make_tools(args.tools.split(","), args.hoist)
     notes = [f"{name} not measured: {why}" for name, why in skipped.items()] + args.note
+    if args.settle > 0:
+        notes.append(f"--settle {args.settle:g}: each timed build started after a sync and at "
+                     f"least {args.settle:g} s after the previous build or reset ended")
     for note in notes:
         print(f"note: {note}")
     results: Results = {}
@@ -504,11 +326,12 @@ def _run(args: argparse.Namespace) -> int:
             debian_tar = _debian(stack, args.cache_dir)
         tools = _set_up(tools, base, work, debian_tar, notes)
         wanted = set(filter(None, args.variants.split(",")))
+        settler = Settler(args.settle)
         for name in names:
             for variant in scenarios.variants(name):
                 if not wanted or variant in wanted:
                     results[name, variant] = measure_variant(
-                        tools, scenarios, name, variant, args.runs, work
+                        tools, scenarios, name, variant, args.runs, work, settler
                     )
     tool_names = [t.name for t in tools]
     print("\n".join(table(results, tool_names)))
