@@ -37,6 +37,7 @@ with open(sys.argv[1], "w") as f:
 #: Standard-library modules a no-op build has no use for (each costs milliseconds).
 HEAVY_STDLIB = (
     "dataclasses",
+    "msgspec",
     "hashlib",
     "inspect",
     "ast",

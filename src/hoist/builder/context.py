@@ -6,8 +6,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
+
+import msgspec
 
 from hoist.builder.events import EventSink
 from hoist.builder.memo import Inputs
@@ -20,8 +21,7 @@ from hoist.snapshot.base import Snapshotter
 from hoist.store import Store
 
 
-@dataclass
-class BuildContext:
+class BuildContext(msgspec.Struct):
     """The services a step needs, passed in (never looked up globally)."""
 
     store: Store
@@ -34,11 +34,11 @@ class BuildContext:
     ignore: IgnoreMatcher | None
     checksums: ChecksumCache
     source_date_epoch: int | None
-    inputs: Inputs = field(default_factory=Inputs)
-    _runtime: OciRuntime | None = field(default=None, repr=False)
-    _active: set[str] = field(default_factory=set, repr=False)
-    _stopping: bool = field(default=False, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    inputs: Inputs = msgspec.field(default_factory=Inputs)
+    _runtime: OciRuntime | None = None
+    _active: set[str] = msgspec.field(default_factory=set)
+    _stopping: bool = False
+    _lock: threading.Lock = msgspec.field(default_factory=threading.Lock)
 
     @property
     def runtime(self) -> OciRuntime:

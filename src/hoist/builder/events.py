@@ -4,10 +4,10 @@ The executor never prints: it emits these values to an :class:`EventSink`. The
 CLI renders them (classic, plain, tty, json); tests collect them in a list.
 Every event is a frozen value; ``kind`` names it in the JSON rendering.
 
-Events are :class:`typing.NamedTuple` classes rather than dataclasses: this
+Events are :class:`typing.NamedTuple` classes rather than structs: this
 module is imported by every build, the replayed no-op one included, and
-creating fifteen frozen slotted dataclasses (and importing ``dataclasses``)
-cost more than the rest of that path. A named tuple would compare equal to
+importing ``msgspec`` (or creating fifteen frozen slotted dataclasses) costs
+more than the rest of that path. A named tuple would compare equal to
 any tuple with the same items, so :func:`_distinct` makes events equal only to
 events of their own kind. Their fields are ``_fields``; ``_asdict()`` gives them
 as a dict.

@@ -10,7 +10,9 @@ FROM step, then its instructions through :class:`StageRunner`.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+
+import msgspec
+from msgspec.structs import replace
 
 from hoist.builder import events as ev
 from hoist.builder.context import BuildContext
@@ -30,8 +32,7 @@ from hoist.runtime.kept import new_id
 from hoist.runtime.oci import sigterm_raises
 
 
-@dataclass(frozen=True, slots=True)
-class _Base:
+class _Base(msgspec.Struct, frozen=True):
     image: Image
     image_id: Digest
     triggers: tuple[Instruction, ...]

@@ -15,8 +15,9 @@ nothing is copied or moved for it.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from hoist.builder.options import BuildOptions
 from hoist.image import Image
@@ -33,8 +34,7 @@ def keeps(options: BuildOptions, *, failed: bool) -> bool:
     return failed or not options.remove_containers
 
 
-@dataclass(frozen=True, slots=True)
-class RunRecord:
+class RunRecord(msgspec.Struct, frozen=True):
     """What the build knows about one RUN container when it ends."""
 
     container_id: str

@@ -13,7 +13,7 @@ without parsing, planning or checksumming anything. Any doubt sends the build do
 whose content-based cache gives the same answer more slowly.
 
 This module is imported on every build: it stays light (standard library,
-events, the read-only store look-ups; no ``dataclasses``, no image references:
+events, the read-only store look-ups; no ``msgspec``, no image references:
 a tag the recorded build was not given takes the full path; no ``hashlib``:
 see :func:`memo_key`).
 """

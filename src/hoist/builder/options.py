@@ -22,9 +22,9 @@ class BuildOptions(NamedTuple):
     ``network`` "default" runs RUN steps on the host network: hoist sets up no
     bridge (a deliberate difference from docker, documented in the README).
 
-    A named tuple of strings, not a dataclass of paths: every build, the
+    A named tuple of strings, not a struct of paths: every build, the
     replayed no-op one included, makes one, and that path stays clear of
-    ``dataclasses`` and ``pathlib``.
+    ``msgspec`` and ``pathlib``.
     """
 
     context: str | None

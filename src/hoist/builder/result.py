@@ -1,7 +1,7 @@
 """What a build returns: the image and what each step did.
 
-Named tuples, not dataclasses: a replayed no-op build returns these too, and
-that path stays clear of ``dataclasses`` (see :mod:`hoist.builder.events`).
+Named tuples, not structs: a replayed no-op build returns these too, and
+that path stays clear of ``msgspec`` and ``dataclasses`` (see :mod:`hoist.builder.events`).
 """
 
 # No "from __future__ import annotations" here: typing.NamedTuple would compile every

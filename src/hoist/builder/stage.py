@@ -12,15 +12,15 @@ probing: a later step whose key is unchanged hits again.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from hoist.builder import events as ev
 from hoist.builder.commit import commit_snapshot
@@ -68,8 +68,7 @@ SUPPORTED = {Run: RUN_FLAGS, Copy: COPY_FLAGS, Add: ADD_FLAGS, Healthcheck: HEAL
 NO_CACHE_REASON = "cache disabled (--no-cache)"
 
 
-@dataclass(frozen=True, slots=True)
-class Position:
+class Position(msgspec.Struct, frozen=True):
     """The current image of a stage, its cache key and its state."""
 
     image: Image
@@ -78,8 +77,7 @@ class Position:
     state: StageState
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(msgspec.Struct, frozen=True):
     position: Position
     cached: bool
     miss_reason: str | None
@@ -361,11 +359,22 @@ def _display_id(cid: str) -> str:
 
 def fingerprint(instr: Instruction) -> dict[str, Any]:
     """The expanded instruction as cache-key data: every field but where it stands."""
-    data = dataclasses.asdict(instr)
+    data = _as_dict(instr)
     for name in ("source", "original"):
         data.pop(name, None)
     data["flags"] = sorted(data.get("flags", ()))
     return {"keyword": instr.keyword, "fields": json.loads(json.dumps(data, default=str))}
+
+
+def _as_dict(value: Any) -> Any:
+    """``value`` with each struct in it, nested ones too, as a dict of its fields."""
+    if isinstance(value, msgspec.Struct):
+        return {name: _as_dict(getattr(value, name)) for name in value.__struct_fields__}
+    if isinstance(value, list | tuple):
+        return [_as_dict(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _as_dict(item) for key, item in value.items()}
+    return value
 
 
 def step_failed(instr: Instruction, exc: BuildError, where: str) -> BuildError:

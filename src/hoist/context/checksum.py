@@ -33,8 +33,9 @@ import os
 import stat
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Protocol
+
+import msgspec
 
 from hoist.context.select import (
     Entry,
@@ -61,8 +62,7 @@ __all__ = [
 _CHUNK = 1 << 20
 
 
-@dataclass(frozen=True, slots=True)
-class StatKey:
+class StatKey(msgspec.Struct, frozen=True):
     """What must be unchanged for a memoised content digest to be trusted."""
 
     device: int

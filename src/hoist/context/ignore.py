@@ -51,8 +51,9 @@ error here when the file is read; BuildKit fails on it when matching.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from hoist.context.ignore_glob import BadPattern, IgnorePattern, MatchKind, classify
 from hoist.errors import ContextError
@@ -294,8 +295,7 @@ class IgnoreMatcher:
         return found
 
 
-@dataclass(frozen=True, slots=True)
-class _Decision:
+class _Decision(msgspec.Struct, frozen=True):
     """A path's verdict and the patterns that matched it (passed to its children)."""
 
     excluded: bool

@@ -8,7 +8,8 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+
+import msgspec
 
 __all__ = ["BadPattern", "IgnorePattern", "MatchKind", "classify"]
 
@@ -26,8 +27,7 @@ class BadPattern(ValueError):
     """A pattern is not valid ``filepath.Match`` syntax (the message says why)."""
 
 
-@dataclass(frozen=True, slots=True)
-class IgnorePattern:
+class IgnorePattern(msgspec.Struct, frozen=True):
     """One compiled line of an ignore file.
 
     ``text`` is the cleaned pattern without its ``!``; ``exception`` is True
@@ -39,11 +39,28 @@ class IgnorePattern:
     exception: bool
     line: int
     kind: MatchKind
-    _test: Callable[[str], bool] = field(repr=False, compare=False)
+    _test: Callable[[str], bool]
 
     def matches(self, path: str) -> bool:
         """Return whether this pattern alone matches ``path`` (no parent rule)."""
         return self._test(path)
+
+    # ``_test`` is made from ``text`` and ``kind``: equality, hashing and the repr leave it out
+
+    def _key(self) -> tuple[str, bool, int, MatchKind]:
+        return (self.text, self.exception, self.line, self.kind)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, IgnorePattern):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"IgnorePattern(text={self.text!r}, exception={self.exception!r}, "
+                f"line={self.line!r}, kind={self.kind!r})")
 
 
 # Tokens: ("lit", char) ("any",) ("class", negated, ranges) ("star",) ("dstar",) ("dstar_end",)

@@ -34,7 +34,8 @@ import os
 import re
 import stat
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+
+import msgspec
 
 from hoist.context.ignore import IgnoreMatcher, clean_path
 from hoist.errors import ContextError
@@ -59,8 +60,7 @@ _NOFOLLOW_DIR = _DIR_FLAGS | os.O_NOFOLLOW
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
-@dataclass(frozen=True, slots=True)
-class SourceTree:
+class SourceTree(msgspec.Struct, frozen=True):
     """Where COPY sources come from: the context, or a stage's/image's rootfs.
 
     ``ignore`` hides paths (the ``.dockerignore`` of the context; None for a
@@ -78,8 +78,7 @@ class SourceTree:
     keep_owner: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Selected:
+class Selected(msgspec.Struct, frozen=True):
     """One selected source.
 
     ``path`` is its in-root path with every symlink resolved (``"."`` for the
@@ -101,8 +100,7 @@ class Selected:
         return stat.S_ISDIR(self.mode)
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(msgspec.Struct, frozen=True):
     """A directory entry of a walked source: its name, in-root path and lstat."""
 
     name: str

@@ -23,7 +23,7 @@ SyntaxTree(directives, nodes, text, filename)``; ``parse_bytes`` likewise. A
 (:class:`SourceRange`), ``original``. Unknown keywords are kept as nodes.
 
 Typed instructions (:mod:`hoist.dockerfile.instructions`): frozen
-dataclasses ``From Run Cmd Entrypoint Shell Env Label Maintainer Expose Copy
+structs ``From Run Cmd Entrypoint Shell Env Label Maintainer Expose Copy
 Add Volume User Workdir Arg Stopsignal Healthcheck Onbuild``; each has
 ``source``, ``original``, ``flags`` (names given) and a class attribute
 ``keyword``. Values are unexpanded. ``Run.mounts`` are typed

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from hoist.dockerfile import instructions as ins
 from hoist.dockerfile.durations import parse_duration
@@ -24,8 +25,7 @@ _STAGE_NAME = re.compile(r"[a-z][a-z0-9\-_.]*")
 _SMALL_INT = re.compile(r"[0-9]{1,9}")
 
 
-@dataclass(frozen=True, slots=True)
-class _Where:
+class _Where(msgspec.Struct, frozen=True):
     """Where errors point: file name, text, and the node being converted."""
 
     filename: str

@@ -8,8 +8,9 @@ reported by :func:`hoist.dockerfile.unsupported_flags`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
+
+import msgspec
 
 from hoist.dockerfile.suggest import shorten, suggest
 
@@ -43,8 +44,7 @@ class FlagError(ValueError):
         self.code = code
 
 
-@dataclass(frozen=True, slots=True)
-class Flags:
+class Flags(msgspec.Struct, frozen=True):
     """Parsed flags of one instruction: name → str | bool | tuple[str, ...]."""
 
     values: tuple[tuple[str, str | bool | tuple[str, ...]], ...] = ()

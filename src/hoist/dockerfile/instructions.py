@@ -8,42 +8,38 @@ honour — nothing is silently dropped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import msgspec
 
 from hoist.dockerfile.mounts import Mount
 from hoist.dockerfile.syntax import Heredoc
 from hoist.models.source import SourceRange
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Base:
+class Base(msgspec.Struct, frozen=True, kw_only=True):
     """Fields every instruction has."""
 
     source: SourceRange
     original: str = ""
-    flags: frozenset[str] = field(default_factory=frozenset)
+    flags: frozenset[str] = msgspec.field(default_factory=frozenset)
 
     keyword = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class From(Base):
+class From(Base, frozen=True, kw_only=True):
     image: str
     name: str | None = None
     platform: str | None = None
     keyword = "FROM"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Command(Base):
+class Command(Base, frozen=True, kw_only=True):
     """RUN, CMD, ENTRYPOINT: exec form (``json_form``) argv, or ``(shell text,)``."""
 
     command: tuple[str, ...]
     json_form: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Run(Command):
+class Run(Command, frozen=True, kw_only=True):
     heredocs: tuple[Heredoc, ...] = ()
     mounts: tuple[Mount, ...] = ()
     network: str | None = None
@@ -52,24 +48,20 @@ class Run(Command):
     keyword = "RUN"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Cmd(Command):
+class Cmd(Command, frozen=True, kw_only=True):
     keyword = "CMD"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Entrypoint(Command):
+class Entrypoint(Command, frozen=True, kw_only=True):
     keyword = "ENTRYPOINT"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Shell(Base):
+class Shell(Base, frozen=True, kw_only=True):
     argv: tuple[str, ...]
     keyword = "SHELL"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Env(Base):
+class Env(Base, frozen=True, kw_only=True):
     """``pairs`` of (name, value) as written; ``legacy`` for ``ENV k v``."""
 
     pairs: tuple[tuple[str, str], ...]
@@ -77,27 +69,23 @@ class Env(Base):
     keyword = "ENV"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Label(Base):
+class Label(Base, frozen=True, kw_only=True):
     pairs: tuple[tuple[str, str], ...]
     legacy: bool = False
     keyword = "LABEL"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Maintainer(Base):
+class Maintainer(Base, frozen=True, kw_only=True):
     name: str
     keyword = "MAINTAINER"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Expose(Base):
+class Expose(Base, frozen=True, kw_only=True):
     ports: tuple[str, ...]
     keyword = "EXPOSE"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FileCopy(Base):
+class FileCopy(Base, frozen=True, kw_only=True):
     """ADD and COPY: sources, destination and the flags they share."""
 
     sources: tuple[str, ...]
@@ -110,61 +98,52 @@ class FileCopy(Base):
     exclude: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Copy(FileCopy):
+class Copy(FileCopy, frozen=True, kw_only=True):
     from_: str | None = None
     parents: bool = False
     keyword = "COPY"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Add(FileCopy):
+class Add(FileCopy, frozen=True, kw_only=True):
     keep_git_dir: bool = False
     checksum: str | None = None
     unpack: bool | None = None
     keyword = "ADD"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Volume(Base):
+class Volume(Base, frozen=True, kw_only=True):
     paths: tuple[str, ...]
     keyword = "VOLUME"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class User(Base):
+class User(Base, frozen=True, kw_only=True):
     user: str
     keyword = "USER"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Workdir(Base):
+class Workdir(Base, frozen=True, kw_only=True):
     path: str
     keyword = "WORKDIR"
 
 
-@dataclass(frozen=True, slots=True)
-class ArgDecl:
+class ArgDecl(msgspec.Struct, frozen=True):
     """One name of an ARG, with its default (None when declared without ``=``)."""
 
     name: str
     default: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Arg(Base):
+class Arg(Base, frozen=True, kw_only=True):
     args: tuple[ArgDecl, ...]
     keyword = "ARG"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Stopsignal(Base):
+class Stopsignal(Base, frozen=True, kw_only=True):
     signal: str
     keyword = "STOPSIGNAL"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Healthcheck(Base):
+class Healthcheck(Base, frozen=True, kw_only=True):
     """``test`` is docker's ``Healthcheck.Test``: ``("NONE",)``, ``("CMD", *argv)``
     or ``("CMD-SHELL", text)``. Durations in nanoseconds, None when not given."""
 
@@ -177,8 +156,7 @@ class Healthcheck(Base):
     keyword = "HEALTHCHECK"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Onbuild(Base):
+class Onbuild(Base, frozen=True, kw_only=True):
     """``trigger`` is the typed inner instruction; ``expression`` its text."""
 
     trigger: Instruction
@@ -198,8 +176,7 @@ KEYWORDS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Stage:
+class Stage(msgspec.Struct, frozen=True):
     """A build stage: its FROM (unexpanded), and the instructions after it.
 
     ``name`` is the lower-cased ``AS`` name (None without one); ``index`` is
@@ -215,8 +192,7 @@ class Stage:
     source: SourceRange
 
 
-@dataclass(frozen=True, slots=True)
-class Dockerfile:
+class Dockerfile(msgspec.Struct, frozen=True):
     """A whole Dockerfile: directives, global ARGs (before the first FROM), stages."""
 
     directives: tuple[tuple[str, str], ...]

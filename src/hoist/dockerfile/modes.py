@@ -8,7 +8,8 @@ gets (symbolic modes apply to the source file's mode, as ``chmod`` does;
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+import msgspec
 
 from hoist.dockerfile.suggest import shorten
 from hoist.errors import UserInputError
@@ -26,8 +27,7 @@ class InvalidChmod(UserInputError, ValueError):
     code = "invalid-chmod"
 
 
-@dataclass(frozen=True, slots=True)
-class Chmod:
+class Chmod(msgspec.Struct, frozen=True):
     """A parsed ``--chmod``: ``octal`` set, or symbolic ``clauses`` (who, op, perms)."""
 
     text: str

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from hoist.dockerfile.flags import FlagError
 from hoist.dockerfile.suggest import shorten
@@ -21,8 +21,7 @@ _KEYS = frozenset({"type", "target", "source", "from", "readonly", "readwrite", 
                    "sharing", "mode", "uid", "gid", "required", "size", "env"})
 
 
-@dataclass(frozen=True, slots=True)
-class Mount:
+class Mount(msgspec.Struct, frozen=True):
     """One ``--mount``. Strings are unexpanded until the plan evaluates the RUN."""
 
     type: str = "bind"

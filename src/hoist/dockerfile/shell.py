@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+
+import msgspec
 
 from hoist.errors import DockerfileError
 
@@ -28,8 +29,7 @@ MAX_NESTING = 100
 _SPECIAL_PARAMS = frozenset("@*#?-$!0")
 
 
-@dataclass(frozen=True, slots=True)
-class Expansion:
+class Expansion(msgspec.Struct, frozen=True):
     """The result of expanding text: words, and the names seen on the way."""
 
     words: tuple[str, ...]
@@ -48,13 +48,12 @@ class ExpansionError(DockerfileError):
     code = "expansion-error"
 
 
-@dataclass(slots=True)
-class _Out:
+class _Out(msgspec.Struct):
     """Word builder: ``split`` makes unquoted whitespace separate words."""
 
     split: bool
-    words: list[str] = field(default_factory=list)
-    current: list[str] = field(default_factory=list)
+    words: list[str] = msgspec.field(default_factory=list)
+    current: list[str] = msgspec.field(default_factory=list)
     started: bool = False
 
     def add(self, text: str, quoted: bool) -> None:
@@ -81,15 +80,14 @@ class _Out:
         return tuple(self.words)
 
 
-@dataclass(slots=True)
-class _Lexer:
+class _Lexer(msgspec.Struct):
     text: str
     env: Mapping[str, str]
     escape: str
     pos: int = 0
     depth: int = 0
-    referenced: set[str] = field(default_factory=set)
-    unset: set[str] = field(default_factory=set)
+    referenced: set[str] = msgspec.field(default_factory=set)
+    unset: set[str] = msgspec.field(default_factory=set)
 
     def error(self, message: str) -> ExpansionError:
         return ExpansionError(f"expanding {self.text[:80]!r}: {message}")

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+
+import msgspec
 
 from hoist.dockerfile.lexing import (
     extract_flags,
@@ -41,8 +42,7 @@ _DIRECTIVE = re.compile(r"#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*")
 _BOM = "\ufeff"
 
 
-@dataclass(frozen=True, slots=True)
-class Directives:
+class Directives(msgspec.Struct, frozen=True):
     """Parser directives from the top of the file, keys lower-case."""
 
     values: tuple[tuple[str, str], ...] = ()
@@ -52,8 +52,7 @@ class Directives:
         return dict(self.values).get(key.lower())
 
 
-@dataclass(frozen=True, slots=True)
-class Heredoc:
+class Heredoc(msgspec.Struct, frozen=True):
     """One here-document: its delimiter, body (newline-terminated lines) and mode.
 
     ``expand`` is False when any part of the delimiter was quoted; ``chomp``
@@ -66,8 +65,7 @@ class Heredoc:
     chomp: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Node:
+class Node(msgspec.Struct, frozen=True):
     """One instruction as the syntax layer sees it.
 
     ``keyword`` is lower-case, ``keyword_text`` as written. ``args`` are the
@@ -92,8 +90,7 @@ class Node:
     comments: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class SyntaxTree:
+class SyntaxTree(msgspec.Struct, frozen=True):
     """The parsed file: directives, nodes in order, and the source text."""
 
     directives: Directives
@@ -102,8 +99,7 @@ class SyntaxTree:
     filename: str = "Dockerfile"
 
 
-@dataclass(slots=True)
-class _Lines:
+class _Lines(msgspec.Struct):
     """A cursor over the physical lines (1-based numbers)."""
 
     lines: list[str]
@@ -120,12 +116,11 @@ class _Lines:
         return self.pos
 
 
-@dataclass(slots=True)
-class _Ctx:
+class _Ctx(msgspec.Struct):
     filename: str
     text: str
     escape: str = "\\"
-    comments: list[str] = field(default_factory=list)
+    comments: list[str] = msgspec.field(default_factory=list)
 
     def error(
         self, message: str, start: int, end: int | None = None, code: str = ""

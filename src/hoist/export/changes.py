@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import posixpath
 import shlex
-from dataclasses import replace
+
+from msgspec.structs import replace
 
 from hoist.errors import UserInputError
 from hoist.image.config import ContainerConfig

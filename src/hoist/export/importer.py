@@ -14,10 +14,11 @@ import sys
 import tarfile
 import tempfile
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
+
+from msgspec.structs import replace
 
 from hoist.errors import ArchiveError
 from hoist.export.changes import apply_changes

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from hoist.errors import ArchiveError, BlobNotFound, DigestMismatch, InvalidReference
 from hoist.export.layers import import_layer, verify_diff_id
@@ -35,10 +36,9 @@ _LEGACY_CONFIG = re.compile(r"([0-9a-f]{64})\.json")
 _MAX_NESTING = 4
 
 
-@dataclass(frozen=True, slots=True)
-class Loaded:
+class Loaded(msgspec.Struct, frozen=True):
     image_id: Digest
-    tags: tuple[Reference, ...] = field(default=())
+    tags: tuple[Reference, ...] = ()
 
     def lines(self) -> list[str]:
         """What docker prints for it."""

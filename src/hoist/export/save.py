@@ -18,9 +18,10 @@ import os
 import tarfile
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
+
+import msgspec
 
 from hoist.errors import StoreError
 from hoist.fs.atomic import fsync_dir
@@ -37,8 +38,7 @@ from hoist.store.resolve import resolve_image
 from hoist.store.store import Store
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
+class _Entry(msgspec.Struct, frozen=True):
     stored: StoredImage
     tags: tuple[Reference, ...]
 

@@ -24,9 +24,10 @@ import errno
 import os
 import stat
 from collections import deque
-from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Final
+
+import msgspec
 
 MAX_SYMLINKS: Final = 40
 
@@ -77,8 +78,7 @@ def split_path(rel: str) -> list[str]:
     return [part for part in rel.split("/") if part not in ("", ".")]
 
 
-@dataclass(frozen=True, slots=True)
-class DirSpec:
+class DirSpec(msgspec.Struct, frozen=True):
     """Mode and owner for directories that :meth:`Root.mkdir_all` creates."""
 
     mode: int = 0o755
@@ -86,15 +86,14 @@ class DirSpec:
     gid: int | None = None
 
 
-@dataclass(slots=True)
-class _Walk:
+class _Walk(msgspec.Struct):
     """Result of a walk; ``parent`` and ``fd`` are descriptors the walk's caller owns."""
 
     parent: int
     name: str | None
     fd: int | None
-    names: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
+    names: list[str] = msgspec.field(default_factory=list)
+    missing: list[str] = msgspec.field(default_factory=list)
 
     def close(self, keep: int | None = None) -> None:
         for fd in {self.parent, self.fd}:

@@ -7,8 +7,9 @@ does. Names of the JSON keys are Docker's (``User``, ``Env``, ``Cmd`` …).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from hoist.image import wire
 from hoist.models.digest import Digest
@@ -27,8 +28,7 @@ _CONFIG_KEYS = frozenset(
 MAX_HISTORY = 10_000
 
 
-@dataclass(frozen=True, slots=True)
-class ContainerConfig:
+class ContainerConfig(msgspec.Struct, frozen=True):
     """The runtime defaults of an image (``config`` in the image config JSON)."""
 
     user: str = ""
@@ -38,13 +38,13 @@ class ContainerConfig:
     cmd: tuple[str, ...] | None = None
     volumes: tuple[str, ...] = ()
     working_dir: str = ""
-    labels: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = msgspec.field(default_factory=dict)
     stop_signal: str = ""
     healthcheck: dict[str, Any] | None = None
     on_build: tuple[str, ...] = ()
     shell: tuple[str, ...] = ()
     args_escaped: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """Docker's keys; empty values omitted (OCI ``omitempty``); ``Cmd: []`` kept."""
@@ -92,8 +92,7 @@ class ContainerConfig:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class History:
+class History(msgspec.Struct, frozen=True):
     """One history entry; ``empty_layer`` entries have no layer of their own."""
 
     created: str | None = None
@@ -101,7 +100,7 @@ class History:
     author: str = ""
     comment: str = ""
     empty_layer: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         obj: dict[str, Any] = dict(self.extra)
@@ -129,8 +128,7 @@ class History:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class RootFS:
+class RootFS(msgspec.Struct, frozen=True):
     """``rootfs``: the diff_ids (digests of the uncompressed layer tars), bottom first."""
 
     diff_ids: tuple[Digest, ...] = ()
@@ -147,8 +145,7 @@ class RootFS:
         return cls(tuple(wire.parse_digest(d, f"{what} diff_ids[{i}]") for i, d in enumerate(raw)))
 
 
-@dataclass(frozen=True, slots=True)
-class ConfigFile:
+class ConfigFile(msgspec.Struct, frozen=True):
     """The image config JSON (``application/vnd.oci.image.config.v1+json``)."""
 
     architecture: str = "amd64"
@@ -157,10 +154,10 @@ class ConfigFile:
     os_version: str = ""
     created: str | None = None
     author: str = ""
-    config: ContainerConfig = field(default_factory=ContainerConfig)
-    rootfs: RootFS = field(default_factory=RootFS)
+    config: ContainerConfig = msgspec.field(default_factory=ContainerConfig)
+    rootfs: RootFS = msgspec.field(default_factory=RootFS)
     history: tuple[History, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
 
     def to_json(self) -> bytes:
         obj: dict[str, Any] = dict(self.extra)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from typing import Any
+
+import msgspec
+from msgspec.structs import replace
 
 from hoist.image import wire
 from hoist.models.digest import Digest
@@ -11,17 +13,16 @@ from hoist.models.digest import Digest
 _KNOWN = frozenset({"mediaType", "digest", "size", "annotations", "platform", "urls"})
 
 
-@dataclass(frozen=True, slots=True)
-class Descriptor:
+class Descriptor(msgspec.Struct, frozen=True):
     """``mediaType`` + ``digest`` + ``size`` (+ annotations, platform, urls, unknown fields)."""
 
     media_type: str
     digest: Digest
     size: int
-    annotations: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = msgspec.field(default_factory=dict)
     platform: dict[str, Any] | None = None
     urls: tuple[str, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         obj: dict[str, Any] = dict(self.extra)

@@ -8,7 +8,9 @@ drops it and the config is written canonically again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from functools import cached_property
+
+import msgspec
 
 from hoist.image import mediatypes as mt
 from hoist.image import wire
@@ -19,16 +21,14 @@ from hoist.models.digest import Digest, sha256_of
 from hoist.models.platform import Platform
 
 
-@dataclass(frozen=True, slots=True)
-class Image:
+class Image(msgspec.Struct, frozen=True, dict=True):
     """Config + layer blob descriptors (bottom first, one per ``rootfs.diff_ids`` entry)."""
 
+    # dict=True: room for ``_canonical`` (a cached property, not a field: neither
+    # compared, shown nor copied by ``replace``)
     config: ConfigFile
     layers: tuple[Descriptor, ...] = ()
     raw_config: bytes | None = None
-    # the canonical config bytes, made on first use (an image is immutable, and its id is
-    # asked for many times per build step)
-    _canonical: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if len(self.layers) != len(self.config.rootfs.diff_ids):
@@ -54,10 +54,13 @@ class Image:
     def config_bytes(self) -> bytes:
         if self.raw_config is not None:
             return self.raw_config
-        if self._canonical is None:
-            object.__setattr__(self, "_canonical", self.config.to_json())
-        assert self._canonical is not None
         return self._canonical
+
+    @cached_property
+    def _canonical(self) -> bytes:
+        # made on first use: an image is immutable, and its id is asked for many times per
+        # build step
+        return self.config.to_json()
 
     @property
     def id(self) -> Digest:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from typing import Any
+
+import msgspec
+from msgspec.structs import replace
 
 from hoist.image import mediatypes as mt
 from hoist.image import wire
@@ -15,15 +17,14 @@ _INDEX_KEYS = frozenset({"schemaVersion", "mediaType", "manifests", "annotations
 MAX_LAYERS = 1000
 
 
-@dataclass(frozen=True, slots=True)
-class Manifest:
+class Manifest(msgspec.Struct, frozen=True):
     """An image manifest: one config descriptor and the layer descriptors, bottom first."""
 
     config: Descriptor
     layers: tuple[Descriptor, ...]
     media_type: str = mt.OCI_MANIFEST
-    annotations: dict[str, str] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
+    annotations: dict[str, str] = msgspec.field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
 
     def to_json(self) -> bytes:
         obj: dict[str, Any] = dict(self.extra)
@@ -83,14 +84,13 @@ class Manifest:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Index:
+class Index(msgspec.Struct, frozen=True):
     """An image index (OCI) or manifest list (Docker)."""
 
     manifests: tuple[Descriptor, ...]
     media_type: str = mt.OCI_INDEX
-    annotations: dict[str, str] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
+    annotations: dict[str, str] = msgspec.field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
 
     def to_json(self) -> bytes:
         obj: dict[str, Any] = dict(self.extra)

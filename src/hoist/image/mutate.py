@@ -6,8 +6,9 @@ the new image gets a new ID.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
+
+from msgspec.structs import replace
 
 from hoist.image.config import ConfigFile, ContainerConfig, History
 from hoist.image.descriptor import Descriptor

@@ -22,8 +22,9 @@ import shutil
 import tarfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import BinaryIO, Final
+
+import msgspec
 
 from hoist.errors import ArchiveError, HoistError, LayerError
 from hoist.fs.resolve import Root
@@ -41,8 +42,7 @@ REMOVE: Final = "remove"
 NONE: Final = "none"
 
 
-@dataclass(frozen=True, slots=True)
-class Limits:
+class Limits(msgspec.Struct, frozen=True):
     """Bounds on hostile input; each error names the limit that was hit."""
 
     max_bytes: int = 256 << 30
@@ -50,14 +50,13 @@ class Limits:
     max_seconds: float | None = None
 
 
-@dataclass(slots=True)
-class ApplyStats:
+class ApplyStats(msgspec.Struct):
     """What an extraction did."""
 
     entries: int = 0
     bytes: int = 0
     whiteouts: int = 0
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[str] = msgspec.field(default_factory=list)
 
 
 def apply_layer(stream: BinaryIO, dest: str, *, whiteout_format: str = OVERLAY,

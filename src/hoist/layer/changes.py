@@ -20,8 +20,9 @@ import errno
 import os
 import stat
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Final
+
+import msgspec
 
 from hoist.errors import LayerError
 
@@ -37,8 +38,7 @@ class Kind(enum.Enum):
     DELETE = "delete"  # a whiteout
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
+class Change(msgspec.Struct, frozen=True):
     """One layer entry. ``path`` is relative to the tree root, without a leading ``/``."""
 
     path: str
@@ -46,8 +46,7 @@ class Change:
     opaque: bool = False  # a directory whose lower contents are hidden
 
 
-@dataclass(frozen=True, slots=True)
-class ChangeSet:
+class ChangeSet(msgspec.Struct, frozen=True):
     """Changes in tar order, and the host directory holding their new content."""
 
     root: str
@@ -162,8 +161,7 @@ def _same_dir(fd: int, st: os.stat_result, lower: _Below) -> bool:
     return xattrs_of(fd) == lower.xattrs
 
 
-@dataclass(frozen=True, slots=True)
-class _Below:
+class _Below(msgspec.Struct, frozen=True):
     """What the merged lowers show at a path: its stat, and xattrs when it is a directory."""
 
     st: os.stat_result

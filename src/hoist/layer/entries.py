@@ -15,8 +15,9 @@ import shutil
 import stat
 import tarfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Final
+
+import msgspec
 
 from hoist.errors import ArchiveError, LayerError
 from hoist.fs.resolve import DirSpec, Root
@@ -27,8 +28,7 @@ _CHUNK: Final = 1 << 20
 _IS_ROOT: Final = os.geteuid() == 0
 
 
-@dataclass(frozen=True, slots=True)
-class Whiteout:
+class Whiteout(msgspec.Struct, frozen=True):
     """A whiteout entry: ``name`` removed from ``parent``, or ``parent`` made opaque."""
 
     parent: str

@@ -29,8 +29,9 @@ import os
 import stat
 import tarfile
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import BinaryIO, Final
+
+import msgspec
 
 from hoist.errors import LayerError
 from hoist.fs.resolve import Root
@@ -49,8 +50,7 @@ _TAIL: Final = b"ustar\x0000" + bytes(32 + 32)  # magic, version, empty uname an
 _PREFIX: Final = bytes(155 + 12)  # empty prefix, then padding to 512
 
 
-@dataclass(frozen=True, slots=True)
-class LayerDigest:
+class LayerDigest(msgspec.Struct, frozen=True):
     """The diff_id (sha256 of the uncompressed tar) and the tar's size in bytes."""
 
     diff_id: Digest

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+
+import msgspec
 
 from hoist.errors import InvalidDigest
 
@@ -12,8 +13,7 @@ _HEX_LENGTH = {"sha256": 64, "sha512": 128}
 _HEX = re.compile(r"[0-9a-f]+")
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Digest:
+class Digest(msgspec.Struct, frozen=True, order=True):
     """An ``algorithm:hex`` content digest.
 
     Only sha256 and sha512 are accepted, with lower-case hex of exactly the

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+
+import msgspec
 
 _MACHINE_TO_ARCH = {
     "x86_64": ("amd64", ""),
@@ -20,8 +21,7 @@ _MACHINE_TO_ARCH = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Platform:
+class Platform(msgspec.Struct, frozen=True):
     os: str
     architecture: str
     variant: str = ""

@@ -10,7 +10,8 @@ joined by ``.``, ``_``, ``__`` or runs of ``-``; a tag is ``[A-Za-z0-9_][A-Za-z0
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+import msgspec
 
 from hoist.errors import InvalidDigest, InvalidReference
 from hoist.models.digest import Digest
@@ -30,8 +31,7 @@ _TAG = re.compile(r"[\w][\w.-]{0,127}")
 _HEX64 = re.compile(r"[a-f0-9]{64}")
 
 
-@dataclass(frozen=True, slots=True)
-class Reference:
+class Reference(msgspec.Struct, frozen=True):
     """A fully normalised reference: domain, path, and a tag and/or a digest."""
 
     domain: str

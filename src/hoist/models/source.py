@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 
-@dataclass(frozen=True, slots=True)
-class SourceRange:
+class SourceRange(msgspec.Struct, frozen=True):
     """1-based, inclusive line range of an instruction in its Dockerfile."""
 
     start: int

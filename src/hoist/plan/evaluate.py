@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable, Mapping
-from dataclasses import fields, replace
 from typing import Any
+
+from msgspec.structs import replace
 
 from hoist.dockerfile import instructions as ins
 from hoist.dockerfile.modes import parse_chmod
@@ -100,8 +101,8 @@ def _expand_volume(instr: ins.Volume, x: Expander) -> ins.Volume:
 
 
 def _expand_mount(mount: Mount, x: Expander) -> Mount:
-    changes: dict[str, Any] = {f.name: x(getattr(mount, f.name)) for f in fields(mount)
-               if isinstance(getattr(mount, f.name), str) and f.name not in ("text", "type")}
+    changes: dict[str, Any] = {name: x(getattr(mount, name)) for name in mount.__struct_fields__
+               if isinstance(getattr(mount, name), str) and name not in ("text", "type")}
     return replace(mount, **changes)
 
 

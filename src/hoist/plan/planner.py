@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+import msgspec
 
 from hoist.dockerfile import instructions as ins
 from hoist.dockerfile.shell import expand_word
@@ -20,16 +21,14 @@ from hoist.plan.evaluate import evaluate
 from hoist.plan.state import PLATFORM_ARGS, PROXY_ARGS, Scope, StageState
 
 
-@dataclass(frozen=True, slots=True)
-class Dependency:
+class Dependency(msgspec.Struct, frozen=True):
     """A stage needs ``stage`` (an index) because of the instruction at ``line``."""
 
     stage: int
     line: int
 
 
-@dataclass(frozen=True, slots=True)
-class PlannedStage:
+class PlannedStage(msgspec.Struct, frozen=True):
     """A stage with its FROM expanded and its references resolved.
 
     ``base_stage`` is set for ``FROM <stage>``; otherwise ``base`` is an image
@@ -49,8 +48,7 @@ class PlannedStage:
         return self.stage.index
 
 
-@dataclass(frozen=True, slots=True)
-class BuildPlan:
+class BuildPlan(msgspec.Struct, frozen=True):
     """The stages to build for ``target``, dependencies before dependents."""
 
     dockerfile: ins.Dockerfile
@@ -118,8 +116,7 @@ def _names(df: ins.Dockerfile) -> dict[str, int]:
     return names
 
 
-@dataclass(frozen=True, slots=True)
-class _Ctx:
+class _Ctx(msgspec.Struct, frozen=True):
     df: ins.Dockerfile
     names: dict[str, int]
     global_env: dict[str, str]
@@ -155,8 +152,7 @@ class _Ctx:
         return word
 
 
-@dataclass(frozen=True, slots=True)
-class _Links:
+class _Links(msgspec.Struct, frozen=True):
     """A stage's FROM (expanded) and ``--from`` words, before validation."""
 
     base: str

@@ -10,8 +10,10 @@ ARG values a stage ARG may inherit.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
 from typing import Any
+
+import msgspec
+from msgspec.structs import replace
 
 from hoist.errors import UserInputError
 
@@ -35,8 +37,7 @@ def set_pair(pairs: Pairs, key: str, value: str) -> Pairs:
     return (*pairs, (key, value))
 
 
-@dataclass(frozen=True, slots=True)
-class Scope:
+class Scope(msgspec.Struct, frozen=True):
     """Values every stage of a build shares: build args, global ARGs, platform ARGs."""
 
     build_args: Pairs = ()
@@ -45,8 +46,7 @@ class Scope:
     escape: str = "\\"
 
 
-@dataclass(frozen=True, slots=True)
-class StageState:
+class StageState(msgspec.Struct, frozen=True):
     """Config values and ARG scope after some instructions of a stage."""
 
     scope: Scope = Scope()

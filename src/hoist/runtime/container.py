@@ -13,9 +13,10 @@ import contextlib
 import functools
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from hoist.errors import UserInputError
 from hoist.fs.resolve import Root
@@ -32,8 +33,7 @@ if TYPE_CHECKING:
     from hoist.store.store import Store
 
 
-@dataclass(frozen=True, slots=True)
-class RunOptions:
+class RunOptions(msgspec.Struct, frozen=True):
     """The ``docker run``-like overrides; None/empty means "from the image"."""
 
     command: tuple[str, ...] = ()

@@ -28,9 +28,10 @@ import json
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from hoist.errors import ContainerError, UserInputError
 from hoist.fs.atomic import fsync_dir, write_atomic
@@ -52,8 +53,7 @@ class ContainerNotFound(UserInputError):
     code = "container-not-found"
 
 
-@dataclass(frozen=True, slots=True)
-class KeptProcess:
+class KeptProcess(msgspec.Struct, frozen=True):
     """The process the step ran, as the runtime got it."""
 
     args: tuple[str, ...]
@@ -66,8 +66,7 @@ class KeptProcess:
     network: str = "host"
 
 
-@dataclass(frozen=True, slots=True)
-class KeptContainer:
+class KeptContainer(msgspec.Struct, frozen=True):
     """The record of one kept container (``container.json``)."""
 
     id: str
@@ -84,14 +83,14 @@ class KeptContainer:
     committed_image: str | None = None  # the step's image when it succeeded
     stage: str = ""
     held_image: str = ""  # the image whose layers are :attr:`layers`
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
 
     @property
     def short_id(self) -> str:
         return self.id[:12]
 
     def to_json(self) -> bytes:
-        return json.dumps(asdict(self), sort_keys=True, indent=1).encode()
+        return json.dumps(msgspec.to_builtins(self), sort_keys=True, indent=1).encode()
 
     @classmethod
     def from_json(cls, data: bytes) -> KeptContainer:
@@ -339,7 +338,8 @@ def _shell_process(record: KeptContainer, command: tuple[str, ...]) -> ProcessSp
     """The step's process with ``command`` (default ``/bin/sh``); a terminal (and
     ``TERM=xterm`` when unset, as ``docker run -t``) when hoist runs on one."""
     import sys
-    from dataclasses import replace
+
+    from msgspec.structs import replace
 
     process = replace(_process_spec(record), args=command or ("/bin/sh",))
     if not (sys.stdin.isatty() and sys.stdout.isatty()):

@@ -26,9 +26,11 @@ import signal
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Literal
+
+import msgspec
+from msgspec.structs import replace
 
 from hoist.errors import ContainerError
 from hoist.runtime import stubs
@@ -55,8 +57,7 @@ class ContainerInterrupted(ContainerError):
         self.exit_code = 128 + signum
 
 
-@dataclass(frozen=True, slots=True)
-class RunRequest:
+class RunRequest(msgspec.Struct, frozen=True):
     """One foreground container run.
 
     ``rootfs`` is the mounted, writable root; ``state_dir`` the directory

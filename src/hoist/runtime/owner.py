@@ -23,7 +23,7 @@ class Owner(NamedTuple):
     """A process identity that survives pid reuse.
 
     A named tuple: every command's start-up recovery may read owner records,
-    and ``dataclasses`` costs more to import than that whole check.
+    and ``msgspec`` costs more to import than that whole check.
     """
 
     pid: int

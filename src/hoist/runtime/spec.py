@@ -15,9 +15,10 @@ what a step writes there never lands in a layer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any, Literal
+
+import msgspec
 
 NetworkMode = Literal["host", "none"]
 
@@ -69,8 +70,7 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 ETC_FILES: tuple[str, ...] = ("hosts", "resolv.conf", "hostname")
 
 
-@dataclass(frozen=True, slots=True)
-class Rlimit:
+class Rlimit(msgspec.Struct, frozen=True):
     """One POSIX rlimit, e.g. ``Rlimit("RLIMIT_NOFILE", 1048576, 1048576)``."""
 
     type: str
@@ -81,8 +81,7 @@ class Rlimit:
 DEFAULT_RLIMITS: tuple[Rlimit, ...] = (Rlimit("RLIMIT_NOFILE", 1048576, 1048576),)
 
 
-@dataclass(frozen=True, slots=True)
-class BindMount:
+class BindMount(msgspec.Struct, frozen=True):
     """An extra bind mount: ``source`` on the host, ``destination`` in the container."""
 
     source: str
@@ -90,8 +89,7 @@ class BindMount:
     readonly: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class ProcessSpec:
+class ProcessSpec(msgspec.Struct, frozen=True):
     """Everything that decides how a step's process runs.
 
     ``args`` is the full argv (shell form already expanded by the caller);

@@ -13,8 +13,9 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from hoist.errors import UserInputError
 from hoist.fs.resolve import Root
@@ -27,8 +28,7 @@ class UserNotFound(UserInputError):
     code = "user-not-found"
 
 
-@dataclass(frozen=True, slots=True)
-class ExecUser:
+class ExecUser(msgspec.Struct, frozen=True):
     """The identity a container process runs as."""
 
     uid: int
@@ -37,16 +37,14 @@ class ExecUser:
     home: str
 
 
-@dataclass(frozen=True, slots=True)
-class PasswdEntry:
+class PasswdEntry(msgspec.Struct, frozen=True):
     name: str
     uid: int
     gid: int
     home: str
 
 
-@dataclass(frozen=True, slots=True)
-class GroupEntry:
+class GroupEntry(msgspec.Struct, frozen=True):
     name: str
     gid: int
     members: tuple[str, ...]

@@ -9,8 +9,9 @@ exclusively, so it never races a writer holding :meth:`Store.lease`.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from hoist.errors import BlobNotFound
 from hoist.fs.lock import file_lock
@@ -22,10 +23,9 @@ if TYPE_CHECKING:
     from hoist.store.store import Store
 
 
-@dataclass(slots=True)
-class Collected:
-    blobs: list[Digest] = field(default_factory=list)
-    layers: list[Digest] = field(default_factory=list)
+class Collected(msgspec.Struct):
+    blobs: list[Digest] = msgspec.field(default_factory=list)
+    layers: list[Digest] = msgspec.field(default_factory=list)
     reclaimed: int = 0
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from hoist.image.image import Image
 from hoist.image.manifest import Manifest
@@ -10,8 +10,7 @@ from hoist.models.digest import Digest
 from hoist.models.reference import Reference
 
 
-@dataclass(frozen=True, slots=True)
-class ImageSummary:
+class ImageSummary(msgspec.Struct, frozen=True):
     """One row of ``hoist images``: an image and its tags (no blob reads)."""
 
     id: Digest
@@ -23,8 +22,7 @@ class ImageSummary:
     has_children: bool
 
 
-@dataclass(frozen=True, slots=True)
-class StoredImage:
+class StoredImage(msgspec.Struct, frozen=True):
     """An image read back from the store, with its manifest and its record."""
 
     id: Digest
@@ -38,8 +36,7 @@ class StoredImage:
     tags: tuple[Reference, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class RemoveEvent:
+class RemoveEvent(msgspec.Struct, frozen=True):
     """``Untagged: busybox:latest`` or ``Deleted: sha256:…``, as docker prints them."""
 
     kind: str  # "Untagged" | "Deleted"

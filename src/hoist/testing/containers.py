@@ -8,8 +8,9 @@ set (computed after the run, before the snapshot is removed).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from hoist.layer.changes import ChangeSet
 from hoist.runtime.oci import OciRuntime, RunRequest, RuntimeName, new_container_id
@@ -19,8 +20,7 @@ from hoist.snapshot import OverlaySnapshotter
 from hoist.testing.rootfs import make_busybox_rootfs
 
 
-@dataclass(frozen=True, slots=True)
-class RunResult:
+class RunResult(msgspec.Struct, frozen=True):
     status: int
     stdout: str
     stderr: str

@@ -6,8 +6,9 @@ fields that differ from their defaults (``source``/``original`` omitted).
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
+
+import msgspec
 
 from hoist.dockerfile import Dockerfile
 
@@ -16,7 +17,7 @@ _SKIP = {"original", "text"}
 
 
 def _value(value: object) -> str:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if isinstance(value, msgspec.Struct):
         return _fields(value)
     if isinstance(value, frozenset):
         return "{" + ", ".join(sorted(map(repr, value))) + "}"
@@ -25,17 +26,17 @@ def _value(value: object) -> str:
     return repr(value)
 
 
-def _default(field: dataclasses.Field[object]) -> object:
-    if field.default is not dataclasses.MISSING:
+def _default(field: msgspec.structs.FieldInfo) -> object:
+    if field.default is not msgspec.NODEFAULT:
         return field.default
-    if field.default_factory is not dataclasses.MISSING:
+    if field.default_factory is not msgspec.NODEFAULT:
         return field.default_factory()
-    return dataclasses.MISSING
+    return msgspec.NODEFAULT
 
 
 def _fields(obj: object) -> str:
     parts = []
-    for field in dataclasses.fields(obj):  # type: ignore[arg-type]
+    for field in msgspec.structs.fields(obj):  # type: ignore[arg-type]
         value = getattr(obj, field.name)
         skip = field.name in _SKIP or type(value).__name__ == "SourceRange"
         if skip or value == _default(field):

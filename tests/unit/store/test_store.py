@@ -340,7 +340,7 @@ def test_fsck_repair_recovers_tags_a_lost_database_forgot(tmp_path: Path) -> Non
 
 
 def test_write_image_checks_layer_sizes(store: Store) -> None:
-    from dataclasses import replace
+    from msgspec.structs import replace
 
     from hoist.errors import StoreError
 

@@ -30,9 +30,10 @@ import stat
 import tempfile
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
+
+import msgspec
 
 from hoist.builder.steps.copy import (
     CopyOptions,
@@ -51,13 +52,12 @@ __all__ = ["AddOptions", "add_into", "add_url", "check_add_source", "is_git_sour
 URL_MODE = 0o600
 
 
-@dataclass(frozen=True, slots=True)
-class AddOptions:
+class AddOptions(msgspec.Struct, frozen=True):
     """ADD-only flags: ``--unpack`` (None: the default), ``--checksum``, download limits."""
 
     unpack: bool | None = None
     checksum: str | None = None
-    limits: FetchLimits = field(default_factory=FetchLimits)
+    limits: FetchLimits = msgspec.field(default_factory=FetchLimits)
 
 
 def is_git_source(source: str) -> bool:

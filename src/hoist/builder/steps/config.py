@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from msgspec.structs import replace
 
 from hoist.image import ContainerConfig, Image
 from hoist.image.mutate import set_container_config

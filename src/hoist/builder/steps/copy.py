@@ -50,7 +50,8 @@ import posixpath
 import stat
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+
+import msgspec
 
 from hoist.context.ignore import clean_path
 from hoist.context.select import (
@@ -74,8 +75,7 @@ _SKIP_XATTRS = ("trusted.overlay.",)
 _PATH_FLAGS = os.O_PATH | os.O_CLOEXEC
 
 
-@dataclass(frozen=True, slots=True)
-class CopyOptions:
+class CopyOptions(msgspec.Struct, frozen=True):
     """The flags of one COPY/ADD (``--chown`` already resolved to ids)."""
 
     chown: tuple[int, int] | None = None
@@ -83,14 +83,13 @@ class CopyOptions:
     parents: bool = False
 
 
-@dataclass(slots=True)
-class _Copier:
+class _Copier(msgspec.Struct):
     """State of one COPY: where it writes and the hardlinks seen so far."""
 
     root: Root
     options: CopyOptions
     where: str
-    links: dict[tuple[int, int], str] = field(default_factory=dict)
+    links: dict[tuple[int, int], str] = msgspec.field(default_factory=dict)
 
     def owner(self, tree: SourceTree, st: os.stat_result) -> tuple[int, int]:
         if self.options.chown is not None:
@@ -531,8 +530,7 @@ def _write_error(copier: _Copier, path: str, exc: OSError) -> BuildError:
 # --- heredoc and fetched sources ---------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class InlineFile:
+class InlineFile(msgspec.Struct, frozen=True):
     """A file made by hoist (a heredoc, a downloaded URL): name, bytes source and metadata."""
 
     name: str

@@ -28,9 +28,10 @@ import hashlib
 import posixpath
 import re
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import unquote, urlsplit
+
+import msgspec
 
 if TYPE_CHECKING:
     import urllib.request
@@ -49,8 +50,7 @@ class FetchError(UserInputError):
     code = "fetch-failed"
 
 
-@dataclass(frozen=True, slots=True)
-class FetchLimits:
+class FetchLimits(msgspec.Struct, frozen=True):
     """Bounds of one download."""
 
     max_bytes: int = 8 << 30
@@ -59,8 +59,7 @@ class FetchLimits:
     max_redirects: int = 10
 
 
-@dataclass(frozen=True, slots=True)
-class FetchResult:
+class FetchResult(msgspec.Struct, frozen=True):
     """A finished download: content digest (hex sha256), size, mtime and file name."""
 
     sha256: str

@@ -12,9 +12,10 @@ import os
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from hoist.builder.context import BuildContext
 from hoist.builder.steps.add import AddOptions, add_into, add_url, check_add_source
@@ -36,8 +37,7 @@ MAX_EXPLAINED_FILES = 5000
 ADD_FLAGS = frozenset({"chown", "chmod", "link", "checksum", "unpack", "exclude"})
 
 
-@dataclass(frozen=True, slots=True)
-class SourceRoot:
+class SourceRoot(msgspec.Struct, frozen=True):
     """Where a COPY reads from: the context dir, or another image's mounted rootfs."""
 
     path: Path

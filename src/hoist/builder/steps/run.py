@@ -13,9 +13,11 @@ import os
 import tempfile
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+import msgspec
+from msgspec.structs import replace
 
 from hoist.builder.context import BuildContext
 from hoist.dockerfile import Run
@@ -35,8 +37,7 @@ MOUNT_POINT_DIRS = ("/dev", "/etc", "/proc", "/sys")
 SUPPORTED_FLAGS = frozenset({"network"})
 
 
-@dataclass(frozen=True, slots=True)
-class RunStep:
+class RunStep(msgspec.Struct, frozen=True):
     instruction: Run
     state: StageState
     container_id: str  # 64 hex; the runtime knows it as ``hoist-<id>``

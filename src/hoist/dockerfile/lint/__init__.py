@@ -34,8 +34,9 @@ parse raises its :class:`~hoist.errors.DockerfileError`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from hoist.dockerfile.lint import casing, structure, variables
 from hoist.dockerfile.lint import registry as r
@@ -102,8 +103,7 @@ _CHECKS: tuple[tuple[Rule, _Check], ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class LintReport:
+class LintReport(msgspec.Struct, frozen=True):
     """The findings and the configuration that selected them."""
 
     warnings: tuple[LintWarning, ...]

@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+
+import msgspec
 
 from hoist.dockerfile.lint import registry as r
 from hoist.dockerfile.lint.casing import cased_instrs, expected_as, majority_is_lower
@@ -32,8 +33,7 @@ _SHELL_BUILTINS = frozenset({
 })
 
 
-@dataclass(frozen=True, slots=True)
-class FixResult:
+class FixResult(msgspec.Struct, frozen=True):
     """The rewritten text, and which warnings it fixed and which it left."""
 
     text: str

@@ -10,13 +10,13 @@ rule module depends on this file only.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+
+import msgspec
 
 from hoist.models.source import SourceRange
 
 
-@dataclass(frozen=True, slots=True)
-class Instr:
+class Instr(msgspec.Struct, frozen=True):
     """One instruction as written.
 
     ``keyword`` is the keyword as typed (``From``); ``name`` its lower case;
@@ -49,8 +49,7 @@ class Instr:
         return value
 
 
-@dataclass(frozen=True, slots=True)
-class StageView:
+class StageView(msgspec.Struct, frozen=True):
     """A ``FROM`` and the instructions after it.
 
     ``name`` is the stage name as written (None without ``AS``); ``as_keyword``
@@ -65,8 +64,7 @@ class StageView:
     instrs: tuple[Instr, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class FileView:
+class FileView(msgspec.Struct, frozen=True):
     """The whole file: its raw lines, the ARGs before the first FROM, the stages,
     the ``# check=`` directive value (None when absent) and its line."""
 
@@ -77,7 +75,7 @@ class FileView:
     check_line: int = 0
     escape: str = "\\"
     empty_continuations: tuple[tuple[int, Instr], ...] = ()
-    env_by_base: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    env_by_base: Mapping[str, Mapping[str, str]] = msgspec.field(default_factory=dict)
 
     def all_instrs(self) -> tuple[Instr, ...]:
         """Every instruction in file order (FROM lines included)."""

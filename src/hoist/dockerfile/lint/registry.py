@@ -7,7 +7,7 @@ same as one from ``docker build --check``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from hoist.errors import DockerfileError
 from hoist.models.source import SourceRange
@@ -15,8 +15,7 @@ from hoist.models.source import SourceRange
 _DOCS = "https://docs.docker.com/go/dockerfile/rule/"
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
+class Rule(msgspec.Struct, frozen=True):
     """One build-check rule. ``fixable`` rules can be rewritten by ``hoist lint --fix``."""
 
     name: str
@@ -29,8 +28,7 @@ class Rule:
         return f"{_DOCS}{self.slug}/"
 
 
-@dataclass(frozen=True, slots=True)
-class LintWarning:
+class LintWarning(msgspec.Struct, frozen=True):
     """One finding: the rule, its message, and where (``source`` is None when
     the finding is about the whole file)."""
 
@@ -176,8 +174,7 @@ RULES: dict[str, Rule] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class CheckConfig:
+class CheckConfig(msgspec.Struct, frozen=True):
     """What ``# check=skip=A,B;error=true`` (or ``--check`` options) asks for."""
 
     skip: frozenset[str] = frozenset()

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+
+import msgspec
 
 from hoist.dockerfile.lint.model import FileView, Instr, StageView
 from hoist.models.source import SourceRange
@@ -24,12 +25,11 @@ _HEREDOC = re.compile(r"<<(-?)\s*(?:'([^'\s]+)'|\"([^\"\s]+)\"|([A-Za-z0-9_.\-]+
 _HEREDOC_KEYWORDS = ("run", "copy", "add")
 
 
-@dataclass
-class _Reader:
+class _Reader(msgspec.Struct):
     lines: list[str]
     escape: str = "\\"
     pos: int = 0
-    empties: list[tuple[int, Instr]] = field(default_factory=list)
+    empties: list[tuple[int, Instr]] = msgspec.field(default_factory=list)
 
 
 def read_view(text: str) -> FileView:

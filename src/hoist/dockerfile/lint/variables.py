@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+
+import msgspec
 
 from hoist.dockerfile.lint import registry as r
 from hoist.dockerfile.lint.model import FileView, Instr, StageView
@@ -40,13 +41,12 @@ _SECRET = re.compile(
 _NOT_SECRET = re.compile(r"(?:_|^)(?:public)(?:_|$)", re.IGNORECASE)
 
 
-@dataclass(frozen=True, slots=True)
-class VarContext:
+class VarContext(msgspec.Struct, frozen=True):
     """What the variable rules know beyond the file: ``--build-arg`` values and
     the environment of base images by name (missing: only ``PATH`` assumed)."""
 
-    build_args: Mapping[str, str] = field(default_factory=dict)
-    base_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    build_args: Mapping[str, str] = msgspec.field(default_factory=dict)
+    base_env: Mapping[str, Mapping[str, str]] = msgspec.field(default_factory=dict)
 
 
 def is_secret_key(key: str) -> bool:

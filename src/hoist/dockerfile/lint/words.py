@@ -9,15 +9,15 @@ with nested words); the build itself uses :mod:`hoist.dockerfile.shell`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+import msgspec
 
 _NAME_START = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_"
 _NAME_CHARS = _NAME_START + "0123456789"
 _MODIFIERS = (":-", ":+", ":?", "-", "+", "?", "##", "#", "%%", "%", "//", "/")
 
 
-@dataclass(frozen=True, slots=True)
-class Ref:
+class Ref(msgspec.Struct, frozen=True):
     """A reference to ``name``; ``plain`` when it has no default-like modifier
     (``$x``, ``${x}``, ``${x#p}``…), so an unset ``x`` goes unnoticed."""
 

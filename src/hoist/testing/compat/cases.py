@@ -23,9 +23,10 @@ import json
 import os
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from hoist.errors import UserInputError
 from hoist.testing.compat.diff import Allowance
@@ -39,16 +40,15 @@ class CompatCaseError(UserInputError):
     code = "compat-case"
 
 
-@dataclass(frozen=True, slots=True)
-class CompatCase:
+class CompatCase(msgspec.Struct, frozen=True):
     name: str
     directory: Path
     dockerfile: str = "Dockerfile"
-    build_args: Mapping[str, str] = field(default_factory=dict)
+    build_args: Mapping[str, str] = msgspec.field(default_factory=dict)
     target: str | None = None
     tags: tuple[str, ...] = ()
-    modes: Mapping[str, int] = field(default_factory=dict)
-    allow: Allowance = field(default_factory=Allowance)
+    modes: Mapping[str, int] = msgspec.field(default_factory=dict)
+    allow: Allowance = msgspec.field(default_factory=Allowance)
 
     @property
     def expected(self) -> Path:

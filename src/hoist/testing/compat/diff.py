@@ -5,14 +5,14 @@ from __future__ import annotations
 import fnmatch
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from hoist.testing.compat.snapshot import CONFIG_FIELDS, FileEntry, HistoryItem, ImageSnapshot
 
 
-@dataclass(frozen=True, slots=True)
-class Allowance:
+class Allowance(msgspec.Struct, frozen=True):
     """Deliberate differences: what a comparison must not report.
 
     Config fields are always compared with absent, ``null``, ``""``, ``[]``

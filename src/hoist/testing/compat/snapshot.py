@@ -21,9 +21,10 @@ import json
 import posixpath
 import tarfile
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
+
+import msgspec
 
 from hoist.errors import ArchiveError
 from hoist.layer.codec import open_decompressed
@@ -62,8 +63,7 @@ _WHITEOUT = ".wh."
 _OPAQUE = ".wh..wh..opq"
 
 
-@dataclass(frozen=True, slots=True)
-class FileEntry:
+class FileEntry(msgspec.Struct, frozen=True):
     """One path of the merged filesystem. ``mode`` is ``S_IMODE`` (incl. suid/sgid/sticky).
 
     ``hardlink`` names the smallest path of the inode's link group when the
@@ -110,20 +110,18 @@ class FileEntry:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class HistoryItem:
+class HistoryItem(msgspec.Struct, frozen=True):
     created_by: str
     empty_layer: bool
 
 
-@dataclass(frozen=True, slots=True)
-class ImageSnapshot:
+class ImageSnapshot(msgspec.Struct, frozen=True):
     """What is compared of an image: config fields, history, layer count, files."""
 
     config: Mapping[str, Any]
     history: tuple[HistoryItem, ...]
     layers: int
-    files: Mapping[str, FileEntry] = field(default_factory=dict)
+    files: Mapping[str, FileEntry] = msgspec.field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -173,8 +171,7 @@ def load_snapshot(path: Path) -> ImageSnapshot:
 # --------------------------------------------------------------------------- layers → files
 
 
-@dataclass(slots=True)
-class _Node:
+class _Node(msgspec.Struct):
     """A mutable inode while layers are applied (hardlinks share one node)."""
 
     type: str
