@@ -57,6 +57,9 @@ class StepRef(NamedTuple):
     triggers: int = 0  # a FROM step: how many ONBUILD triggers of its base it runs
     # a ``--label`` step: not in the Dockerfile; the classic builder shows one per label
     cli_label: bool = False
+    # BuildKit's name for the step (``[stage k/n] TEXT``), or "" where BuildKit makes no
+    # vertex (ENV, LABEL, CMD…, FROM scratch): see hoist.builder.vertices
+    vertex: str = ""
 
 
 @_distinct

@@ -20,6 +20,7 @@ from hoist.builder.result import BuildResult, StepResult
 from hoist.builder.schedule import run_stages
 from hoist.builder.stage import Position, StageRunner, image_content_key, step_failed
 from hoist.builder.steps.config import scratch_image
+from hoist.builder.vertices import stage_vertices, step_text
 from hoist.dockerfile import Dockerfile, Instruction
 from hoist.errors import BuildError, DockerfileError, ImageNotFound, InvalidReference
 from hoist.image import Image
@@ -97,15 +98,17 @@ class Executor:
         pos = Position(base.image, base.image_id, image_content_key(base.image), state)
         count = 1 + len(stage.instructions)
         label = _stage_label(planned)
+        first, vertices = stage_vertices(planned, len(self.ctx.dockerfile.stages) > 1)
         number += 1
-        text, line = _text(stage.from_.original), stage.from_.source.start
-        ref = ev.StepRef(number, total, label, 1, count, text, line, len(base.triggers))
+        text, line = step_text(stage.from_.original), stage.from_.source.start
+        ref = ev.StepRef(number, total, label, 1, count, text, line, len(base.triggers),
+                         vertex=first)  # fmt: skip
         pos = self._step(pos, base.triggers, ref, stage.from_)
-        for position, instr in enumerate(stage.instructions, start=2):
+        steps = zip(stage.instructions, vertices, strict=True)
+        for position, (instr, vertex) in enumerate(steps, start=2):
             number += 1
-            ref = ev.StepRef(
-                number, total, label, position, count, _text(instr.original), instr.source.start
-            )
+            text, line = step_text(instr.original), instr.source.start
+            ref = ev.StepRef(number, total, label, position, count, text, line, vertex=vertex)
             pos = self._step(pos, (instr,), ref, instr)
         self.results[stage.index] = pos
 
@@ -234,9 +237,3 @@ def _stage_index(df: Dockerfile, name: str) -> int | None:
     if name.isdigit():
         return int(name) if int(name) < len(df.stages) else None
     return next((stage.index for stage in df.stages if stage.name == name.lower()), None)
-
-
-def _text(original: str) -> str:
-    """The instruction as the classic builder prints it: keyword upper-cased, one line."""
-    keyword, _, rest = original.strip().partition(" ")
-    return f"{keyword.upper()} {rest}".strip()

@@ -35,7 +35,7 @@ from hoist.store.quick import QuickReader
 if TYPE_CHECKING:
     from pathlib import Path
 
-MEMO_VERSION = 2
+MEMO_VERSION = 3
 
 StatKey = str | None
 

@@ -11,7 +11,9 @@ ID2 = "sha256:" + "1b2c3d4e5f60" + "0" * 52
 
 
 def _step(n: int, text: str) -> ev.StepRef:
-    return ev.StepRef(n, 3, "0", n, 3, text, n)
+    # CMD is configuration only: BuildKit makes no vertex of it
+    vertex = "" if text.startswith("CMD") else f"[{n}/2] {text}"
+    return ev.StepRef(n, 3, "0", n, 3, text, n, vertex=vertex)
 
 
 def _events() -> list[ev.Event]:
@@ -60,10 +62,27 @@ def test_classic_shape() -> None:
 
 def test_plain_shape() -> None:
     text = _render("plain")
-    assert "#2 [2/3] RUN echo hi\n" in text
-    assert '#3 [3/3] CMD ["sh"]\n#3 CACHED\n' in text
+    assert "#1 [1/2] FROM busybox\n" in text
+    assert "#2 [2/2] RUN echo hi\n" in text
     assert any(line.startswith("#2 ") and line.endswith(" hi") for line in text.splitlines())
     assert "#2 cache miss: build arg changed: V\n#2 DONE 0.1s" in text
+    # no vertex for CMD, and the export vertex comes right after the last one shown
+    assert "CMD" not in text and "#3 exporting to image\n" in text
+
+
+def test_plain_shows_a_failed_configuration_step() -> None:
+    env = ev.StepRef(2, 2, "0", 2, 2, "USER nobody:nogroup", 2)
+    out = io.StringIO()
+    renderer = make_renderer("plain", out)
+    for event in [ev.StepStarted(env), ev.StepFailed(env, "unable to find group nogroup", 0.0)]:
+        renderer.emit(event)
+    assert out.getvalue().splitlines() == [
+        "#1 USER nobody:nogroup",
+        "#1 ERROR: unable to find group nogroup",
+        "------",
+        " > USER nobody:nogroup:",
+        "------",
+    ]
 
 
 def test_json_lines_parse() -> None:
@@ -79,7 +98,7 @@ def test_quiet_prints_only_the_id() -> None:
 
 def test_tty_renders_without_a_terminal() -> None:
     text = _render("tty")
-    assert "RUN echo hi" in text and "CACHED" in text
+    assert "[2/2] RUN echo hi" in text and "CMD" not in text and "(2/2)" in text
 
 
 def test_classic_prints_parallel_stages_in_step_order() -> None:
@@ -137,7 +156,7 @@ def test_tty_prints_a_build_with_no_work_once_as_text() -> None:
     renderer.close()
     lines = out.getvalue().splitlines()
     assert lines[0].startswith("[+] Building ") and lines[0].endswith("(2/2)")
-    assert " => CACHED [2/3] RUN echo hi  0.0s" in lines
+    assert " => CACHED [2/2] RUN echo hi  0.0s" in lines
     assert lines[-1] == "=> naming to hello:latest" and "\x1b" not in out.getvalue()
 
 

@@ -93,7 +93,7 @@ def test_the_unconsumed_build_arg_warning_comes_just_before_successfully_built()
 
 
 def _label_build() -> list[ev.Event]:
-    s1 = ev.StepRef(1, 3, "0", 1, 1, "FROM busybox", 1)
+    s1 = ev.StepRef(1, 3, "0", 1, 1, "FROM busybox", 1, vertex="[1/1] FROM busybox")
     l1 = ev.StepRef(2, 3, "0", 2, 3, "LABEL k=v", 0, cli_label=True)
     l2 = ev.StepRef(3, 3, "0", 3, 3, "LABEL sp=a b", 0, cli_label=True)
     events = [ev.BuildStarted(3, ("0",)), ev.StepStarted(s1)]
@@ -121,8 +121,8 @@ def test_label_steps_show_in_the_classic_view_only() -> None:
 
 
 def test_plain_export_is_a_numbered_vertex_with_a_done_line() -> None:
-    s1 = ev.StepRef(1, 2, "0", 1, 2, "FROM busybox", 1)
-    s2 = ev.StepRef(2, 2, "0", 2, 2, "RUN true", 2)
+    s1 = ev.StepRef(1, 2, "0", 1, 2, "FROM busybox", 1, vertex="[1/2] FROM busybox")
+    s2 = ev.StepRef(2, 2, "0", 2, 2, "RUN true", 2, vertex="[2/2] RUN true")
     events: list[ev.Event] = [
         ev.StepStarted(s1),
         ev.StepDone(s1, ID1, cached=False, seconds=0.0),
@@ -142,7 +142,7 @@ def test_plain_export_is_a_numbered_vertex_with_a_done_line() -> None:
 
 
 def test_plain_failure_reads_as_buildkit() -> None:
-    s2 = ev.StepRef(2, 2, "0", 2, 2, "RUN echo l1; exit 3", 2)
+    s2 = ev.StepRef(2, 2, "0", 2, 2, "RUN echo l1; exit 3", 2, vertex="[2/2] RUN echo l1; exit 3")
     message = "The command '/bin/sh -c echo l1; exit 3' returned a non-zero code: 3"
     events: list[ev.Event] = [
         ev.StepStarted(s2),
@@ -150,10 +150,10 @@ def test_plain_failure_reads_as_buildkit() -> None:
         ev.StepFailed(s2, message, 0.1),
     ]
     lines = _render("plain", events).splitlines()
-    assert lines[0] == "#2 [2/2] RUN echo l1; exit 3"
-    assert re.fullmatch(r"#2 \d+\.\d{3} l1", lines[1])
+    assert lines[0] == "#1 [2/2] RUN echo l1; exit 3"
+    assert re.fullmatch(r"#1 \d+\.\d{3} l1", lines[1])
     assert lines[2:] == [
-        "#2 ERROR: executor failed running [/bin/sh -c echo l1; exit 3]: exit code: 3",
+        "#1 ERROR: executor failed running [/bin/sh -c echo l1; exit 3]: exit code: 3",
         "------",
         " > [2/2] RUN echo l1; exit 3:",
         "------",
@@ -161,6 +161,6 @@ def test_plain_failure_reads_as_buildkit() -> None:
 
 
 def test_plain_failure_of_another_kind_keeps_its_message() -> None:
-    s2 = ev.StepRef(2, 2, "0", 2, 2, "COPY x /", 2)
+    s2 = ev.StepRef(2, 2, "0", 2, 2, "COPY x /", 2, vertex="[2/2] COPY x /")
     events: list[ev.Event] = [ev.StepStarted(s2), ev.StepFailed(s2, "x: not found", 0.0)]
-    assert "#2 ERROR: x: not found\n" in _render("plain", events)
+    assert "#1 ERROR: x: not found\n" in _render("plain", events)

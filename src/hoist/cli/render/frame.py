@@ -20,7 +20,6 @@ from typing import TextIO
 
 from hoist.builder import events as ev
 from hoist.cli.render import Renderer
-from hoist.cli.render.plain import vertex_name
 
 TAIL_LINES = 6
 #: How long a build may run before the live view is drawn anyway.
@@ -53,15 +52,20 @@ class Frame:
 
     def apply(self, event: ev.Event) -> None:
         step = getattr(event, "step", None)
-        if step is not None and step.cli_label:  # a --label step: BuildKit shows none
-            if isinstance(event, ev.StepStarted):
-                self.total -= 1
-            return
+        if step is not None and step.number not in self.rows:
+            # only BuildKit's vertices get a row (hoist.builder.vertices); a failed
+            # configuration step gets one too, so that the failure shows
+            if isinstance(event, ev.StepFailed):
+                self.rows[step.number] = Row(step.vertex or step.text, time.monotonic())
+            elif isinstance(event, ev.StepStarted) and step.vertex:
+                self.rows[step.number] = Row(step.vertex, time.monotonic())
+                return
+            else:
+                self.total -= isinstance(event, ev.StepStarted)
+                return
         match event:
             case ev.BuildStarted(total_steps=total):
                 self.total = total
-            case ev.StepStarted(step=step):
-                self.rows[step.number] = Row(vertex_name(step), time.monotonic())
             case ev.StepCached(step=step):
                 self._finish(step.number, "cached")
             case ev.StepOutput(step=step, data=data):

@@ -12,7 +12,11 @@
 #5 naming to docker.io/library/app:latest done
 #5 DONE 0.0s
 
-``--label`` steps (which only the classic view shows) are left out, as BuildKit does.
+Only the steps BuildKit makes vertices of are shown (FROM an image, RUN, COPY,
+ADD, WORKDIR: :mod:`hoist.builder.vertices`), with its ``[stage k/n]`` names,
+numbered ``#1``, ``#2``… in the order they start; configuration steps (ENV,
+LABEL, CMD…, and ``--label``) are left out, as BuildKit does, unless one
+fails.
 """
 
 from __future__ import annotations
@@ -28,11 +32,6 @@ from hoist.cli.render import Renderer
 _CLASSIC_FAILURE = re.compile(r"The command '(?P<cmd>.*)' returned a non-zero code: (?P<code>\d+)")
 
 
-def vertex_name(step: ev.StepRef) -> str:
-    stage = "" if step.stage.isdigit() else f"{step.stage} "
-    return f"[{stage}{step.stage_position}/{step.stage_total}] {step.text}"
-
-
 def buildkit_wording(message: str) -> str:
     """A failed RUN as BuildKit words it (``executor failed running [...]: exit code: N``)."""
     found = _CLASSIC_FAILURE.search(message)
@@ -46,7 +45,7 @@ class PlainRenderer(Renderer):
         self._out = stream
         self._started: dict[int, float] = {}
         self._partial: dict[int, str] = {}
-        self._last = 0  # the highest vertex number shown; the export vertex comes after it
+        self._numbers: dict[int, int] = {}  # step number -> vertex number shown (#N)
         self._names: dict[int, str] = {}
 
     def _write(self, text: str) -> None:
@@ -55,24 +54,24 @@ class PlainRenderer(Renderer):
 
     def emit(self, event: ev.Event) -> None:
         step = getattr(event, "step", None)
-        if step is not None:
-            if step.cli_label:
+        if step is not None and step.number not in self._numbers:
+            if isinstance(event, ev.StepFailed):  # a configuration step failed: show it
+                self._start(step, step.vertex or step.text)
+            elif isinstance(event, ev.StepStarted) and step.vertex:
+                self._start(step, step.vertex)
+            else:
                 return
-            self._last = max(self._last, step.number)
         match event:
-            case ev.StepStarted(step=step):
-                self._started[step.number] = time.monotonic()
-                self._names[step.number] = vertex_name(step)
-                self._write(f"#{step.number} {vertex_name(step)}\n")
             case ev.StepCached(step=step):
-                self._write(f"#{step.number} CACHED\n\n")
+                self._write(f"#{self._numbers[step.number]} CACHED\n\n")
             case ev.StepOutput(step=step, data=data):
                 self._output(step.number, data)
             case ev.StepDone(step=step, cached=False, seconds=seconds, miss_reason=reason):
                 self._flush_partial(step.number)
+                number = self._numbers[step.number]
                 if reason:
-                    self._write(f"#{step.number} cache miss: {reason}\n")
-                self._write(f"#{step.number} DONE {seconds:.1f}s\n\n")
+                    self._write(f"#{number} cache miss: {reason}\n")
+                self._write(f"#{number} DONE {seconds:.1f}s\n\n")
             case ev.StepFailed(step=step, message=message):
                 self._failed(step.number, message)
             case ev.BuildWarning(message=message, line=line):
@@ -81,18 +80,25 @@ class PlainRenderer(Renderer):
             case ev.BuildDone(image_id=image_id, tags=tags):
                 self._exported(image_id, tags)
 
-    def _failed(self, number: int, message: str) -> None:
+    def _start(self, step: ev.StepRef, name: str) -> None:
+        number = self._numbers[step.number] = len(self._numbers) + 1
+        self._started[step.number] = time.monotonic()
+        self._names[step.number] = name
+        self._write(f"#{number} {name}\n")
+
+    def _failed(self, step: int, message: str) -> None:
         """BuildKit's shape: the ERROR line, then a ``------`` block naming the vertex."""
-        self._flush_partial(number)
+        self._flush_partial(step)
+        number = self._numbers[step]
         self._write(f"#{number} ERROR: {buildkit_wording(message)}\n")
-        self._write(f"------\n > {self._names.get(number, '')}:\n------\n")
+        self._write(f"------\n > {self._names[step]}:\n------\n")
 
     def _exported(self, image_id: str, tags: tuple[str, ...]) -> None:
         """The export vertex, numbered after the last step as BuildKit numbers it."""
         from hoist.errors import InvalidReference
         from hoist.models.reference import Reference
 
-        number = self._last + 1
+        number = len(self._numbers) + 1
         self._write(f"#{number} exporting to image\n")
         self._write(f"#{number} writing image {image_id} done\n")
         for tag in tags:
@@ -103,17 +109,17 @@ class PlainRenderer(Renderer):
             self._write(f"#{number} naming to {name} done\n")
         self._write(f"#{number} DONE 0.0s\n")
 
-    def _output(self, number: int, data: bytes) -> None:
-        elapsed = time.monotonic() - self._started.get(number, time.monotonic())
-        text = self._partial.pop(number, "") + data.decode("utf-8", errors="replace")
+    def _output(self, step: int, data: bytes) -> None:
+        elapsed = time.monotonic() - self._started[step]
+        text = self._partial.pop(step, "") + data.decode("utf-8", errors="replace")
         *lines, rest = text.split("\n")
         for line in lines:
-            self._write(f"#{number} {elapsed:.3f} {line}\n")
+            self._write(f"#{self._numbers[step]} {elapsed:.3f} {line}\n")
         if rest:
-            self._partial[number] = rest
+            self._partial[step] = rest
 
-    def _flush_partial(self, number: int) -> None:
-        rest = self._partial.pop(number, "")
+    def _flush_partial(self, step: int) -> None:
+        rest = self._partial.pop(step, "")
         if rest:
-            elapsed = time.monotonic() - self._started.get(number, time.monotonic())
-            self._write(f"#{number} {elapsed:.3f} {rest}\n")
+            elapsed = time.monotonic() - self._started[step]
+            self._write(f"#{self._numbers[step]} {elapsed:.3f} {rest}\n")
