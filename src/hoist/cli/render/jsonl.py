@@ -4,8 +4,8 @@ Every line has ``"event"`` (the event kind: build-started, step-started,
 step-cached, container-started, step-output, container-removed, step-done,
 step-failed, warning, build-done) and ``"time"`` (Unix seconds). Step events
 carry ``"step"`` with number, total, stage, stage_position, stage_total, text,
-line, triggers, cli_label and vertex. ``step-output`` carries ``"stream"`` and ``"data"`` (UTF-8 text,
-invalid bytes replaced). See docs/progress.md.
+line, triggers, cli_label and vertex. ``step-output`` carries ``"stream"`` and
+``"data"`` (UTF-8 text, invalid bytes replaced). See docs/progress.md.
 """
 
 from __future__ import annotations
