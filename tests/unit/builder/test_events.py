@@ -72,5 +72,6 @@ def test_json_form_has_the_fields_and_the_kind() -> None:
         "line": 2,
         "triggers": 0,
         "cli_label": False,
+        "vertex": "",
     }
     assert event_to_dict(ev.BuildDone("sha256:x", ("a:1",)))["tags"] == ["a:1"]
