@@ -22,6 +22,7 @@ from hoist.fs.resolve import Root
 
 MAX_ID = 2**31 - 2  # ids are uint32 on Linux; -1 is "no change", keep clear of it
 MAX_FILE = 4 * 1024 * 1024
+_ABSENT = (errno.ENOENT, errno.ENOTDIR, errno.ELOOP)
 
 
 class UserNotFound(UserInputError):
@@ -132,15 +133,33 @@ def parse_group(text: str) -> list[GroupEntry]:
 def _read_in_root(rootfs: Path, path: str) -> str:
     """Content of ``path`` inside ``rootfs``, or "" when absent or not a regular file."""
     try:
-        with Root(rootfs) as root:
-            fd = root.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        root = Root(rootfs)
     except OSError as exc:
-        if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
+        if exc.errno in _ABSENT:
+            return ""
+        raise UserInputError(f"reading {path} of the image: {exc.strerror}") from exc
+    with root:
+        return read_db(root, path)
+
+
+def read_db(root: Root, path: str) -> str:
+    """Content of account database ``path`` (``/etc/passwd``, ``/etc/group``) in ``root``.
+
+    "" when it is absent or not a regular file (a FIFO or device is never read:
+    it could block forever).
+
+    Raises:
+        UserInputError: it cannot be read, or is larger than ``MAX_FILE``.
+    """
+    try:
+        fd = root.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC, 0)
+    except OSError as exc:
+        if exc.errno in _ABSENT:
             return ""
         raise UserInputError(f"reading {path} of the image: {exc.strerror}") from exc
     with os.fdopen(fd, "rb") as f:
         if not _is_regular(f.fileno()):
-            return ""  # a FIFO or device must never be read (it could block forever)
+            return ""
         data = f.read(MAX_FILE + 1)
     if len(data) > MAX_FILE:
         raise UserInputError(f"reading {path} of the image: larger than {MAX_FILE} bytes")

@@ -74,7 +74,7 @@ def test_chown(image: Root, spec: str, expected: tuple[int, int]) -> None:
 
 @pytest.mark.parametrize(
     ("spec", "message"),
-    [("ghost", "no 'ghost'"), ("app:ghosts", "no 'ghosts'"), ("bad", "malformed"), (":5", "empty")],
+    [("ghost", "no 'ghost'"), ("app:ghosts", "no 'ghosts'"), ("bad", "no 'bad'"), (":5", "empty")],
 )
 def test_chown_errors(image: Root, spec: str, message: str) -> None:
     with pytest.raises(UserInputError, match=message):

@@ -14,20 +14,19 @@ to created parent directories.
 
 from __future__ import annotations
 
-import os
-import stat
-
 from hoist.dockerfile.modes import Chmod, parse_chmod
 from hoist.errors import UserInputError
 from hoist.fs.resolve import Root
+from hoist.runtime.users import parse_group, parse_passwd, read_db
 
 __all__ = ["Chmod", "parse_chmod", "resolve_chown"]  # Chmod/parse_chmod: hoist.dockerfile.modes
-
-_MAX_DB_BYTES = 4 << 20
 
 
 def resolve_chown(spec: str, root: Root) -> tuple[int, int]:
     """Resolve a ``--chown`` value to (uid, gid) using the image's own user database.
+
+    The files are read and parsed as USER's are (:mod:`hoist.runtime.users`:
+    malformed lines are skipped, as libc does); only the rules differ.
 
     Raises:
         UserInputError: the value is empty, or a name is not in the image's
@@ -39,43 +38,21 @@ def resolve_chown(spec: str, root: Root) -> tuple[int, int]:
     if user.isdigit():
         uid = gid = int(user)
     else:
-        entry = _lookup(root, "etc/passwd", user, spec)
-        uid, gid = _number(entry, 2, spec), _number(entry, 3, spec)
+        uid, gid = _user_ids(root, user, spec)
     if group:
         gid = int(group) if group.isdigit() else _group_id(root, group, spec)
     return uid, gid
 
 
+def _user_ids(root: Root, user: str, spec: str) -> tuple[int, int]:
+    for entry in parse_passwd(read_db(root, "/etc/passwd")):
+        if entry.name == user:
+            return entry.uid, entry.gid
+    raise UserInputError(f"resolving --chown={spec}: no {user!r} in the image's /etc/passwd")
+
+
 def _group_id(root: Root, group: str, spec: str) -> int:
-    return _number(_lookup(root, "etc/group", group, spec), 2, spec)
-
-
-def _lookup(root: Root, path: str, name: str, spec: str) -> list[str]:
-    for line in _read_db(root, path, spec).splitlines():
-        fields = line.split(":")
-        if fields and fields[0] == name and len(fields) >= 3:
-            return fields
-    raise UserInputError(f"resolving --chown={spec}: no {name!r} in the image's /{path}")
-
-
-def _number(fields: list[str], index: int, spec: str) -> int:
-    try:
-        return int(fields[index])
-    except (IndexError, ValueError) as exc:
-        raise UserInputError(
-            f"resolving --chown={spec}: malformed entry for {fields[0]!r}"
-        ) from exc
-
-
-def _read_db(root: Root, path: str, spec: str) -> str:
-    try:
-        fd = root.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC, 0)
-    except OSError as exc:
-        raise UserInputError(f"resolving --chown={spec}: reading /{path}: {exc.strerror}") from exc
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise UserInputError(f"resolving --chown={spec}: /{path} is not a regular file")
-        data = os.read(fd, _MAX_DB_BYTES)
-    finally:
-        os.close(fd)
-    return data.decode("utf-8", "replace")
+    for entry in parse_group(read_db(root, "/etc/group")):
+        if entry.name == group:
+            return entry.gid
+    raise UserInputError(f"resolving --chown={spec}: no {group!r} in the image's /etc/group")
