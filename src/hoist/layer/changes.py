@@ -19,8 +19,8 @@ import enum
 import errno
 import os
 import stat
-from collections.abc import Iterator, Sequence
-from typing import Final
+from collections.abc import Callable, Iterator, Sequence
+from typing import Final, TypeVar
 
 import msgspec
 
@@ -204,10 +204,11 @@ class _Lowers:
                 if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
                     return None, True  # a whiteout
                 if i == len(parts) - 1:
-                    return _Below(st, _dir_xattrs(cur) if stat.S_ISDIR(st.st_mode) else {}), True
+                    xattrs = _on_dir(cur, xattrs_of) if stat.S_ISDIR(st.st_mode) else {}
+                    return _Below(st, xattrs), True
                 if not stat.S_ISDIR(st.st_mode):
                     return None, True  # a non-directory hides everything below its name
-                if _is_opaque(cur):
+                if _on_dir(cur, _opaque_fd):
                     return self._in_layer(cur, parts[i + 1 :])[0], True
             return None, False
         finally:
@@ -221,18 +222,14 @@ def _hides(exc: OSError) -> bool:
     raise exc
 
 
-def _dir_xattrs(path_fd: int) -> dict[str, bytes]:
-    fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=path_fd)
-    try:
-        return xattrs_of(fd)
-    finally:
-        os.close(fd)
+_T = TypeVar("_T")
 
 
-def _is_opaque(path_fd: int) -> bool:
+def _on_dir(path_fd: int, read: Callable[[int], _T]) -> _T:
+    """``read`` of a readable descriptor of the directory that O_PATH ``path_fd`` names."""
     fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=path_fd)
     try:
-        return _opaque_fd(fd)
+        return read(fd)
     finally:
         os.close(fd)
 
