@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from hoist.builder.steps.add import AddOptions, add_into, add_url, check_add_source, is_git_source
-from hoist.builder.steps.copy import CopyOptions
+from hoist.builder.steps.copydest import CopyOptions
 from hoist.builder.steps.fetch import FetchError, url_file_name
 from hoist.context.select import SourceTree, select_sources
 from hoist.errors import UserInputError

@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from hoist.builder.steps.copy import CopyOptions, InlineFile, copy_into, write_file
+from hoist.builder.steps.copy import copy_into
+from hoist.builder.steps.copydest import CopyOptions
+from hoist.builder.steps.inline import InlineFile, write_file
 from hoist.builder.steps.owner import parse_chmod
 from hoist.context.ignore import parse_ignore
 from hoist.context.select import SourceTree, select_sources

@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 
 from hoist.builder.steps.add import add_into
-from hoist.builder.steps.copy import CopyOptions, copy_into
+from hoist.builder.steps.copy import copy_into
+from hoist.builder.steps.copydest import CopyOptions
 from hoist.builder.steps.owner import parse_chmod, resolve_chown
 from hoist.context.ignore import load_ignore
 from hoist.context.select import SourceTree, select_sources

@@ -35,14 +35,10 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from hoist.builder.steps.copy import (
-    CopyOptions,
-    InlineFile,
-    copy_into,
-    destination_path,
-    write_file,
-)
+from hoist.builder.steps.copy import copy_into
+from hoist.builder.steps.copydest import CopyOptions, destination_path
 from hoist.builder.steps.fetch import FetchLimits, FetchResult, fetch_url, is_url
+from hoist.builder.steps.inline import InlineFile, write_file
 from hoist.context.select import Selected, open_file, open_selected
 from hoist.errors import BuildError, UserInputError
 from hoist.fs.resolve import DirSpec, Root

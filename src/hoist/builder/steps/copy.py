@@ -48,12 +48,24 @@ import errno
 import os
 import posixpath
 import stat
-import time
 from collections.abc import Sequence
 
-import msgspec
-
-from hoist.context.ignore import clean_path
+from hoist.builder.steps.copydest import (
+    Copier,
+    CopyOptions,
+    copy_data_slow,
+    destination_path,
+    ensure_dir,
+    is_dir,
+    mkdir_all,
+    open_dir,
+    prepare_parent,
+    real_path,
+    strip_slashes,
+    tmp_name,
+    unlink_quietly,
+    write_error,
+)
 from hoist.context.select import (
     Entry,
     Selected,
@@ -64,54 +76,13 @@ from hoist.context.select import (
     open_selected_dir,
     open_subdir,
 )
-from hoist.dockerfile.modes import Chmod
-from hoist.errors import BuildError
-from hoist.fs.resolve import DirSpec, Root
+from hoist.fs.resolve import Root
 
-__all__ = ["CopyOptions", "copy_into", "destination_path", "write_file"]
+__all__ = ["copy_into"]
 
 _TMP_PREFIX = ".hoist-copy-"
 _SKIP_XATTRS = ("trusted.overlay.",)
 _PATH_FLAGS = os.O_PATH | os.O_CLOEXEC
-
-
-class CopyOptions(msgspec.Struct, frozen=True):
-    """The flags of one COPY/ADD (``--chown`` already resolved to ids)."""
-
-    chown: tuple[int, int] | None = None
-    chmod: Chmod | None = None
-    parents: bool = False
-
-
-class _Copier(msgspec.Struct):
-    """State of one COPY: where it writes and the hardlinks seen so far."""
-
-    root: Root
-    options: CopyOptions
-    where: str
-    links: dict[tuple[int, int], str] = msgspec.field(default_factory=dict)
-
-    def owner(self, tree: SourceTree, st: os.stat_result) -> tuple[int, int]:
-        if self.options.chown is not None:
-            return self.options.chown
-        return (st.st_uid, st.st_gid) if tree.keep_owner else (0, 0)
-
-    def mode(self, st: os.stat_result) -> int:
-        chmod = self.options.chmod
-        if chmod is None:
-            return stat.S_IMODE(st.st_mode)
-        return chmod.apply(st.st_mode, is_dir=stat.S_ISDIR(st.st_mode))
-
-    def dir_spec(self) -> DirSpec:
-        uid, gid = self.options.chown or (0, 0)
-        return DirSpec(0o755, uid, gid)
-
-
-def destination_path(dest: str, workdir: str) -> tuple[str, bool]:
-    """Return (absolute clean in-rootfs path, whether ``dest`` names a directory by syntax)."""
-    joined = dest if dest.startswith("/") else posixpath.join("/", workdir or "/", dest)
-    as_dir = dest.endswith("/") or dest in (".", "..") or dest.endswith(("/.", "/.."))
-    return clean_path(joined), as_dir
 
 
 def copy_into(
@@ -138,14 +109,14 @@ def copy_into(
     path, as_dir = destination_path(dest, workdir)
     as_dir = as_dir or force_dir or len(sources) > 1 or options.parents
     as_dir = as_dir or any(s.wildcard for s in sources)
-    copier = _Copier(dest_root, options, where)
-    if not as_dir and _is_dir(copier, path):
+    copier = Copier(dest_root, options, where)
+    if not as_dir and is_dir(copier, path):
         as_dir = True
     for sel in sources:
         _copy_source(copier, sel, path, as_dir)
 
 
-def _copy_source(copier: _Copier, sel: Selected, dest: str, as_dir: bool) -> None:
+def _copy_source(copier: Copier, sel: Selected, dest: str, as_dir: bool) -> None:
     base = posixpath.join(dest, sel.parents) if copier.options.parents else dest
     if sel.is_dir:
         if copier.options.parents and sel.name:
@@ -154,16 +125,16 @@ def _copy_source(copier: _Copier, sel: Selected, dest: str, as_dir: bool) -> Non
             _copy_dir_source(copier, sel, base, keep_meta=True)
         return
     target = posixpath.join(base, sel.name) if as_dir else dest
-    parent_fd, name = _prepare_parent(copier, target)
+    parent_fd, name = prepare_parent(copier, target)
     src_dirfd, entry = open_selected(sel)
     try:
-        _copy_entry(copier, sel.tree, src_dirfd, entry, parent_fd, name, _norm(target))
+        _copy_entry(copier, sel.tree, src_dirfd, entry, parent_fd, name, strip_slashes(target))
     finally:
         os.close(src_dirfd)
         os.close(parent_fd)
 
 
-def _copy_dir_source(copier: _Copier, sel: Selected, target: str, *, keep_meta: bool) -> None:
+def _copy_dir_source(copier: Copier, sel: Selected, target: str, *, keep_meta: bool) -> None:
     """Copy a directory's contents to ``target``.
 
     With ``keep_meta`` (the destination is a directory by syntax, e.g. a
@@ -172,13 +143,14 @@ def _copy_dir_source(copier: _Copier, sel: Selected, target: str, *, keep_meta: 
     missing target is created with the source directory's metadata.
     """
     if keep_meta:
-        _mkdir_all(copier, target)
+        mkdir_all(copier, target)
     src_fd = open_selected_dir(sel)
     try:
         st = os.fstat(src_fd)
         dst_fd, created = _open_target_dir(copier, target)
         try:
-            _copy_children(copier, sel.tree, src_fd, sel.path, "", dst_fd, _real(copier, target))
+            real = real_path(copier, target)
+            _copy_children(copier, sel.tree, src_fd, sel.path, "", dst_fd, real)
             if created:
                 _copy_xattrs(src_fd, dst_fd)
                 _set_meta(copier, sel.tree, dst_fd, st, target)
@@ -188,19 +160,19 @@ def _copy_dir_source(copier: _Copier, sel: Selected, target: str, *, keep_meta: 
         os.close(src_fd)
 
 
-def _open_target_dir(copier: _Copier, target: str) -> tuple[int, bool]:
+def _open_target_dir(copier: Copier, target: str) -> tuple[int, bool]:
     """Open (following symlinks inside the rootfs) or create the directory a tree goes to."""
-    if _is_dir(copier, target):
-        return _open_dir(copier, target), False
-    parent_fd, name = _prepare_parent(copier, target)
+    if is_dir(copier, target):
+        return open_dir(copier, target), False
+    parent_fd, name = prepare_parent(copier, target)
     try:
-        return _ensure_dir(copier, parent_fd, name, target)
+        return ensure_dir(copier, parent_fd, name, target)
     finally:
         os.close(parent_fd)
 
 
 def _copy_children(
-    copier: _Copier,
+    copier: Copier,
     tree: SourceTree,
     src_fd: int,
     src_path: str,
@@ -218,7 +190,7 @@ def _copy_children(
 
 
 def _copy_subdir(
-    copier: _Copier,
+    copier: Copier,
     tree: SourceTree,
     src_dirfd: int,
     entry: Entry,
@@ -228,7 +200,7 @@ def _copy_subdir(
 ) -> None:
     src_fd = open_subdir(tree, src_dirfd, entry)
     try:
-        dst_fd, _ = _ensure_dir(copier, dst_dirfd, entry.name, dst_path)
+        dst_fd, _ = ensure_dir(copier, dst_dirfd, entry.name, dst_path)
         try:
             _copy_xattrs(src_fd, dst_fd)
             _copy_children(copier, tree, src_fd, entry.path, rel, dst_fd, dst_path)
@@ -240,7 +212,7 @@ def _copy_subdir(
 
 
 def _copy_entry(
-    copier: _Copier,
+    copier: Copier,
     tree: SourceTree,
     src_dirfd: int,
     entry: Entry,
@@ -257,13 +229,13 @@ def _copy_entry(
     try:
         _place(copier, tree, src_dirfd, entry, dst_dirfd, name)
     except OSError as exc:
-        raise _write_error(copier, dst_path, exc) from exc
+        raise write_error(copier, dst_path, exc) from exc
     if st.st_nlink > 1 and not stat.S_ISLNK(st.st_mode):
         copier.links[key] = dst_path
 
 
 def _place(
-    copier: _Copier, tree: SourceTree, src_dirfd: int, entry: Entry, dst_dirfd: int, name: str
+    copier: Copier, tree: SourceTree, src_dirfd: int, entry: Entry, dst_dirfd: int, name: str
 ) -> None:
     """Create the copy as ``name``: directly when the name is free, else by temp + rename.
 
@@ -279,17 +251,17 @@ def _place(
         return
     except FileExistsError:
         pass  # something is there already: replace it atomically
-    tmp = _tmp_name(name)
+    tmp = tmp_name(name)
     _create(copier, tree, src_dirfd, entry, dst_dirfd, tmp)
     try:
         os.rename(tmp, name, src_dir_fd=dst_dirfd, dst_dir_fd=dst_dirfd)
     except OSError:
-        _unlink_quietly(dst_dirfd, tmp)
+        unlink_quietly(dst_dirfd, tmp)
         raise
 
 
 def _create(
-    copier: _Copier, tree: SourceTree, src_dirfd: int, entry: Entry, dst_dirfd: int, name: str
+    copier: Copier, tree: SourceTree, src_dirfd: int, entry: Entry, dst_dirfd: int, name: str
 ) -> None:
     """Make ``name`` in ``dst_dirfd`` (exclusively) as a copy of ``entry``.
 
@@ -309,7 +281,7 @@ def _create(
     try:
         _node_meta(copier, tree, st, dst_dirfd, name)
     except OSError:
-        _unlink_quietly(dst_dirfd, name)
+        unlink_quietly(dst_dirfd, name)
         raise
 
 
@@ -325,7 +297,7 @@ def _make_node(src_dirfd: int, entry: Entry, dst_dirfd: int, name: str) -> None:
 
 
 def _node_meta(
-    copier: _Copier, tree: SourceTree, st: os.stat_result, dst_dirfd: int, name: str
+    copier: Copier, tree: SourceTree, st: os.stat_result, dst_dirfd: int, name: str
 ) -> None:
     if stat.S_ISLNK(st.st_mode):
         uid, gid = copier.owner(tree, st)
@@ -340,7 +312,7 @@ def _node_meta(
 
 
 def _create_file(
-    copier: _Copier, tree: SourceTree, src: int, st: os.stat_result, dst_dirfd: int, name: str
+    copier: Copier, tree: SourceTree, src: int, st: os.stat_result, dst_dirfd: int, name: str
 ) -> None:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     dst = os.open(name, flags, 0o600, dir_fd=dst_dirfd)
@@ -349,7 +321,7 @@ def _create_file(
         _copy_xattrs(src, dst)
         _set_meta(copier, tree, dst, st, name)
     except BaseException:
-        _unlink_quietly(dst_dirfd, name)
+        unlink_quietly(dst_dirfd, name)
         raise
     finally:
         os.close(dst)
@@ -364,17 +336,10 @@ def _copy_data(src: int, dst: int, size: int) -> None:
         except OSError as exc:
             if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
                 raise
-            return _copy_data_slow(src, dst)
+            return copy_data_slow(src, dst)
         if n == 0:
             return None
         offset += n
-
-
-def _copy_data_slow(src: int, dst: int) -> None:
-    while chunk := os.read(src, 1 << 20):
-        view = memoryview(chunk)
-        while view:
-            view = view[os.write(dst, view) :]
 
 
 def _copy_xattrs(src: int, dst: int) -> None:
@@ -392,7 +357,7 @@ def _copy_xattrs(src: int, dst: int) -> None:
                 raise
 
 
-def _set_meta(copier: _Copier, tree: SourceTree, fd: int, st: os.stat_result, path: str) -> None:
+def _set_meta(copier: Copier, tree: SourceTree, fd: int, st: os.stat_result, path: str) -> None:
     """Owner, then mode (chown clears setuid bits), then times: all by descriptor."""
     uid, gid = copier.owner(tree, st)
     os.fchown(fd, uid, gid)
@@ -400,7 +365,7 @@ def _set_meta(copier: _Copier, tree: SourceTree, fd: int, st: os.stat_result, pa
     os.utime(fd, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
-def _set_meta_path(copier: _Copier, tree: SourceTree, opath_fd: int, st: os.stat_result) -> None:
+def _set_meta_path(copier: Copier, tree: SourceTree, opath_fd: int, st: os.stat_result) -> None:
     """Metadata of a FIFO/device through an O_PATH descriptor (never opened for I/O)."""
     proc = f"/proc/self/fd/{opath_fd}"
     uid, gid = copier.owner(tree, st)
@@ -409,183 +374,19 @@ def _set_meta_path(copier: _Copier, tree: SourceTree, opath_fd: int, st: os.stat
     os.utime(proc, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
-def _link(copier: _Copier, first: str, dst_dirfd: int, name: str, dst_path: str) -> None:
+def _link(copier: Copier, first: str, dst_dirfd: int, name: str, dst_path: str) -> None:
     try:
         src_parent, src_name = copier.root.open_parent(first)
     except OSError as exc:
-        raise _write_error(copier, dst_path, exc) from exc
-    tmp = _tmp_name(name)
+        raise write_error(copier, dst_path, exc) from exc
+    tmp = tmp_name(name)
     try:
         os.link(src_name, tmp, src_dir_fd=src_parent, dst_dir_fd=dst_dirfd, follow_symlinks=False)
         os.rename(tmp, name, src_dir_fd=dst_dirfd, dst_dir_fd=dst_dirfd)
     except OSError as exc:
-        _unlink_quietly(dst_dirfd, tmp)
-        raise _write_error(copier, dst_path, exc) from exc
+        unlink_quietly(dst_dirfd, tmp)
+        raise write_error(copier, dst_path, exc) from exc
     finally:
         os.close(src_parent)
 
 
-# --- destination directories ----------------------------------------------------------------
-
-
-def _is_dir(copier: _Copier, path: str) -> bool:
-    try:
-        fd = copier.root.open(path, _PATH_FLAGS, 0)
-    except (FileNotFoundError, NotADirectoryError):
-        return False
-    except OSError as exc:
-        raise _write_error(copier, path, exc) from exc
-    try:
-        return stat.S_ISDIR(os.fstat(fd).st_mode)
-    finally:
-        os.close(fd)
-
-
-def _mkdir_all(copier: _Copier, path: str) -> None:
-    try:
-        os.close(copier.root.mkdir_all(path, copier.dir_spec()))
-    except OSError as exc:
-        raise _write_error(copier, path, exc) from exc
-
-
-def _prepare_parent(copier: _Copier, target: str) -> tuple[int, str]:
-    """Create the missing parents of ``target``; return (its parent dir fd, final name)."""
-    parent, name = posixpath.split(target)
-    try:
-        os.close(copier.root.mkdir_all(parent, copier.dir_spec()))
-        path_fd, name = copier.root.open_parent(target)
-    except OSError as exc:
-        raise _write_error(copier, parent, exc) from exc
-    try:
-        return _reopen_dir(path_fd), name
-    finally:
-        os.close(path_fd)
-
-
-def _ensure_dir(copier: _Copier, parent_fd: int, name: str, path: str) -> tuple[int, bool]:
-    """Open directory ``name`` under ``parent_fd`` (not following a symlink), or create it.
-
-    Like BuildKit, an existing non-directory there (a file, or a symlink even
-    to a directory: ``/bin -> usr/bin`` in merged-usr images) is an error,
-    not replaced and not written through.
-    """
-    created = False
-    try:
-        st = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
-    except FileNotFoundError:
-        try:
-            os.mkdir(name, 0o700, dir_fd=parent_fd)
-        except OSError as exc:
-            raise _write_error(copier, path, exc) from exc
-        created = True
-    except OSError as exc:
-        raise _write_error(copier, path, exc) from exc
-    else:
-        if not stat.S_ISDIR(st.st_mode):
-            at = f" ({copier.where})" if copier.where else ""
-            raise BuildError(f"copying to {path!r}{at}: cannot copy to non-directory")
-    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-    try:
-        return os.open(name, flags, dir_fd=parent_fd), created
-    except OSError as exc:
-        raise _write_error(copier, path, exc) from exc
-
-
-def _open_dir(copier: _Copier, path: str) -> int:
-    try:
-        return copier.root.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, 0)
-    except OSError as exc:
-        raise _write_error(copier, path, exc) from exc
-
-
-def _reopen_dir(path_fd: int) -> int:
-    return os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=path_fd)
-
-
-def _real(copier: _Copier, path: str) -> str:
-    """The symlink-free in-root path of an existing directory (for hardlink bookkeeping)."""
-    return _norm(copier.root.resolve(path, follow_final=True))
-
-
-def _norm(path: str) -> str:
-    return path.strip("/")
-
-
-def _tmp_name(name: str) -> str:
-    return f"{_TMP_PREFIX}{os.getpid()}-{time.monotonic_ns()}-{name[:64]}"
-
-
-def _unlink_quietly(dirfd: int, name: str) -> None:
-    try:
-        os.unlink(name, dir_fd=dirfd)
-    except OSError:
-        pass
-
-
-def _write_error(copier: _Copier, path: str, exc: OSError) -> BuildError:
-    at = f" ({copier.where})" if copier.where else ""
-    return BuildError(f"copying to {path!r}{at}: {exc.strerror or exc}")
-
-
-# --- heredoc and fetched sources ---------------------------------------------------------------
-
-
-class InlineFile(msgspec.Struct, frozen=True):
-    """A file made by hoist (a heredoc, a downloaded URL): name, bytes source and metadata."""
-
-    name: str
-    mode: int = 0o644
-    mtime_ns: int | None = None
-
-
-def write_file(
-    file: InlineFile,
-    data_fd: int,
-    dest: str,
-    workdir: str,
-    dest_root: Root,
-    *,
-    options: CopyOptions | None = None,
-    as_dir: bool = False,
-) -> str:
-    """Write one file whose content is read from ``data_fd`` with COPY's destination rules.
-
-    Used for heredoc sources (``COPY <<EOF /dest``) and ``ADD <url>``. Returns
-    the in-rootfs path written.
-
-    Raises:
-        BuildError: the destination cannot be written.
-    """
-    options = options or CopyOptions()
-    copier = _Copier(dest_root, options, "")
-    path, syntactic_dir = destination_path(dest, workdir)
-    if syntactic_dir or as_dir or _is_dir(copier, path):
-        path = posixpath.join(path, file.name)
-    parent_fd, name = _prepare_parent(copier, path)
-    tmp = _tmp_name(name)
-    try:
-        _write_inline(copier, file, data_fd, parent_fd, tmp)
-        os.rename(tmp, name, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
-    except OSError as exc:
-        _unlink_quietly(parent_fd, tmp)
-        raise _write_error(copier, path, exc) from exc
-    finally:
-        os.close(parent_fd)
-    return path
-
-
-def _write_inline(
-    copier: _Copier, file: InlineFile, data_fd: int, parent_fd: int, tmp: str
-) -> None:
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-    fd = os.open(tmp, flags, 0o600, dir_fd=parent_fd)
-    try:
-        _copy_data_slow(data_fd, fd)
-        uid, gid = copier.options.chown or (0, 0)
-        os.fchown(fd, uid, gid)
-        chmod = copier.options.chmod
-        os.fchmod(fd, chmod.apply(file.mode, is_dir=False) if chmod else file.mode)
-        if file.mtime_ns is not None:
-            os.utime(fd, ns=(file.mtime_ns, file.mtime_ns))
-    finally:
-        os.close(fd)

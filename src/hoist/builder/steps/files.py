@@ -19,8 +19,10 @@ import msgspec
 
 from hoist.builder.context import BuildContext
 from hoist.builder.steps.add import AddOptions, add_into, add_url, check_add_source
-from hoist.builder.steps.copy import CopyOptions, InlineFile, copy_into, write_file
+from hoist.builder.steps.copy import copy_into
+from hoist.builder.steps.copydest import CopyOptions
 from hoist.builder.steps.fetch import fetch_url, is_url
+from hoist.builder.steps.inline import InlineFile, write_file
 from hoist.builder.steps.owner import parse_chmod, resolve_chown
 from hoist.context.checksum import source_digests
 from hoist.context.ignore import parse_ignore
