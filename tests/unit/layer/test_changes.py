@@ -182,6 +182,13 @@ def test_overlay_metacopy_is_refused(tmp_path: Path) -> None:
     os.setxattr(upper / "f", "trusted.overlay.metacopy", b"")
     with pytest.raises(LayerError, match="metacopy"):
         overlay_changes(str(upper), [str(lower)])
+    # as overlayfs makes them: the lower file's size, no data blocks of its own
+    (upper / "f").unlink()
+    with open(upper / "g", "wb") as f:
+        f.truncate(1 << 20)
+    os.setxattr(upper / "g", "trusted.overlay.metacopy", b"")
+    with pytest.raises(LayerError, match="metacopy"):
+        overlay_changes(str(upper), [str(lower)])
 
 
 def test_overlay_diff_walks_only_the_upper_dir(
