@@ -15,6 +15,12 @@ a big file (8 MiB or more) chunk *k* is hashed on a helper thread while chunk
 buffers, and at about 1 GB/s hashing is the costliest part), in order, with two
 buffers so that no chunk is overwritten before it is hashed.
 
+Plain files (regular, not hardlinked, below 1 MiB, no xattrs, a header without
+PAX records: nearly every file of a package tree) take a short path: a stat and
+an open in the parent directory (its descriptor kept while its files are
+written), one read, and header, data and padding hashed and written as one
+(:meth:`_TarWriter.plain_file`); the bytes are the same as the general path's.
+
 Headers: an entry that needs no PAX record (ASCII name and link target of at
 most 100 bytes, numbers that fit their octal fields, no xattrs) gets its ustar
 header from :func:`ustar_header`, byte for byte what ``tarfile`` writes for it
@@ -35,7 +41,7 @@ import msgspec
 
 from hoist.errors import LayerError
 from hoist.fs.resolve import Root
-from hoist.layer.changes import ChangeSet, Kind, tree_changes, xattrs_of
+from hoist.layer.changes import Change, ChangeSet, Kind, tree_changes, xattrs_of
 from hoist.models import Digest
 
 WHITEOUT_PREFIX: Final = ".wh."
@@ -72,18 +78,25 @@ def write_layer(changeset: ChangeSet, out: BinaryIO, *,
     except OSError as exc:
         raise LayerError(f"writing a layer from {changeset.root}: {exc.strerror}") from exc
     with root:
-        for change in changeset.changes:
-            try:
-                writer.parents(root, change.path)
-                if change.kind is Kind.DELETE:
-                    writer.whiteout(change.path)
-                else:
-                    writer.entry(root, change.path)
-                    if change.opaque:
-                        writer.marker(change.path + "/" + OPAQUE_MARKER)
-            except OSError as exc:
-                raise LayerError(f"writing layer entry {change.path}: {exc.strerror}") from exc
+        try:
+            for change in changeset.changes:
+                _write_change(writer, root, change)
+        finally:
+            writer.close()
     return writer.finish()
+
+
+def _write_change(writer: _TarWriter, root: Root, change: Change) -> None:
+    try:
+        writer.parents(root, change.path)
+        if change.kind is Kind.DELETE:
+            writer.whiteout(change.path)
+        elif not writer.plain_file(root, change.path):
+            writer.entry(root, change.path)
+            if change.opaque:
+                writer.marker(change.path + "/" + OPAQUE_MARKER)
+    except OSError as exc:
+        raise LayerError(f"writing layer entry {change.path}: {exc.strerror}") from exc
 
 
 def write_tree(
@@ -128,19 +141,54 @@ def ustar_header(info: tarfile.TarInfo) -> bytes | None:
     devices = _device_fields(info)
     if devices is None or not isinstance(info.mtime, int):
         return None
+    return _ustar(name.encode(), link.encode(), info.mode, info.uid, info.gid, info.size,
+                  info.mtime, info.type, devices)  # fmt: skip
+
+
+def _ustar(name: bytes, link: bytes, mode: int, uid: int, gid: int, size: int, mtime: int,
+           kind: bytes, devices: bytes) -> bytes:  # fmt: skip
+    """The 512-byte ustar header of fields already checked to fit."""
     head = b"%s%07o\0%07o\0%07o\0%011o\0%011o\0        %s%s" % (
-        name.encode().ljust(100, b"\0"),
-        info.mode & 0o7777,
-        info.uid,
-        info.gid,
-        info.size,
-        info.mtime,
-        info.type,
-        link.encode().ljust(100, b"\0"),
+        name.ljust(100, b"\0"),
+        mode & 0o7777,
+        uid,
+        gid,
+        size,
+        mtime,
+        kind,
+        link.ljust(100, b"\0"),
     )
     block = head + _TAIL + devices + _PREFIX
     # checksum: sum of the header bytes with its own field read as spaces (as it is here)
     return block[:148] + b"%06o\0" % sum(block) + block[155:]
+
+
+def _plain_header(path: str, st: os.stat_result, epoch: int | None) -> bytes | None:
+    """The header of a regular file that needs no PAX record, or None (use ``tarfile``)."""
+    if len(path) > 100 or not path.isascii():
+        return None
+    mtime = int(st.st_mtime) if epoch is None else min(int(st.st_mtime), epoch)
+    if not (0 <= st.st_uid < 0o10000000 and 0 <= st.st_gid < 0o10000000):
+        return None
+    if not 0 <= mtime < 0o100000000000:
+        return None  # sizes fit: plain files are below _CHUNK
+    return _ustar(path.encode(), b"", st.st_mode, st.st_uid, st.st_gid, st.st_size, mtime,
+                  tarfile.REGTYPE, _NO_DEVICE)  # fmt: skip
+
+
+def _read_all(fd: int, size: int, path: str) -> bytes:
+    """Exactly ``size`` bytes of an open file.
+
+    Raises:
+        LayerError: the file ended early (it shrank while read).
+    """
+    data = os.read(fd, size)
+    while len(data) < size:
+        more = os.read(fd, size - len(data))
+        if not more:
+            raise LayerError(f"writing layer entry {path}: file shrank while read")
+        data += more
+    return data
 
 
 def _device_fields(info: tarfile.TarInfo) -> bytes | None:
@@ -172,6 +220,52 @@ class _TarWriter:
         self._links: dict[tuple[int, int], str] = {}
         self._dirs: set[str] = set()
         self._buf = bytearray(_CHUNK)
+        self._parent: tuple[str, int] | None = None  # the last parent dir opened, O_PATH
+
+    def close(self) -> None:
+        if self._parent is not None:
+            os.close(self._parent[1])
+            self._parent = None
+
+    def plain_file(self, root: Root, path: str) -> bool:
+        """Write ``path`` if it is a plain regular file; False (nothing written) otherwise.
+
+        Plain: not hardlinked, below 1 MiB, no xattrs, a header without PAX
+        records. It is one stat and one open in its (cached) parent directory,
+        one read, and one hashed write of header, data and padding: no
+        ``TarInfo``, no O_PATH descriptor reopened through /proc. It is opened
+        only once the stat says it is a regular file (O_NONBLOCK, O_NOFOLLOW),
+        and checked to be the same file after: nothing else writes to a
+        finished snapshot, and a FIFO or device is never opened.
+        """
+        parent, _, name = path.rpartition("/")
+        dirfd = self._parent_fd(root, parent)
+        st = os.stat(name, dir_fd=dirfd, follow_symlinks=False)
+        if not stat.S_ISREG(st.st_mode) or st.st_nlink > 1 or st.st_size >= _CHUNK:
+            return False
+        header = _plain_header(path, st, self._epoch)
+        if header is None:
+            return False
+        fd = os.open(name, _NOFOLLOW, dir_fd=dirfd)
+        try:
+            now = os.fstat(fd)
+            if (now.st_dev, now.st_ino, now.st_size) != (st.st_dev, st.st_ino, st.st_size):
+                raise LayerError(f"writing layer entry {path}: changed while read")
+            if xattrs_of(fd):
+                return False
+            data = _read_all(fd, st.st_size, path)
+        finally:
+            os.close(fd)
+        self._write(header + data + bytes(-st.st_size % _BLOCK))
+        return True
+
+    def _parent_fd(self, root: Root, parent: str) -> int:
+        if self._parent is not None and self._parent[0] == parent:
+            return self._parent[1]
+        fd = root.open(parent, os.O_PATH | os.O_DIRECTORY, follow_final=False)
+        self.close()
+        self._parent = (parent, fd)
+        return fd
 
     def parents(self, root: Root, path: str) -> None:
         """Emit the directories above ``path`` not written yet, from the new tree.

@@ -207,3 +207,37 @@ def test_big_file_that_shrinks_while_read_is_a_layer_error(
     monkeypatch.setattr(os, "readv", shrinking)
     with pytest.raises(LayerError, match=r"big\.bin: file shrank while read"):
         _write(root)
+
+
+def test_plain_files_take_the_short_path_with_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hoist.layer import tarwriter
+
+    root = tmp_path / "tree"
+    (root / "pkg" / "lib").mkdir(parents=True)
+    for i in range(30):
+        (root / "pkg" / "lib" / f"f{i}.js").write_bytes(b"x" * (i * 37))
+    (root / "pkg" / "big").write_bytes(os.urandom(3 << 20))  # above the short path's limit
+    (root / "pkg" / "linked").write_text("same")
+    os.link(root / "pkg" / "linked", root / "pkg" / "lib" / "linked-too")
+    os.setxattr(root / "pkg" / "lib" / "f3.js", "user.note", b"kept")
+    (root / ("n" * 99)).write_text("long name")
+    short = io.BytesIO()
+    calls = []
+    plain = tarwriter._TarWriter.plain_file
+
+    def counting(self: object, root_: object, path: str) -> bool:
+        done = plain(self, root_, path)  # type: ignore[arg-type]
+        calls.append((path, done))
+        return done
+
+    monkeypatch.setattr(tarwriter._TarWriter, "plain_file", counting)
+    write_tree(str(root), short)
+    took = {path for path, done in calls if done}
+    assert "pkg/lib/f0.js" in took and "pkg/lib/f29.js" in took
+    assert not took & {"pkg/big", "pkg/linked", "pkg/lib/linked-too", "pkg/lib/f3.js", "pkg"}
+    monkeypatch.setattr(tarwriter._TarWriter, "plain_file", lambda *a: False)
+    general = io.BytesIO()
+    write_tree(str(root), general)
+    assert short.getvalue() == general.getvalue()
