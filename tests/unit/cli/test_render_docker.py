@@ -64,6 +64,19 @@ def test_a_from_step_running_triggers_says_how_many() -> None:
         assert lines == ["Step 1/1 : FROM parent", line, " ---> Running in 3a4b81250301"]
 
 
+def test_cached_triggers_each_say_using_cache() -> None:
+    s1 = ev.StepRef(1, 1, "0", 1, 1, "FROM parent", 1, triggers=2)
+    events = [ev.StepStarted(s1), ev.StepCached(s1, ID1)]
+    events += [ev.StepDone(s1, ID1, cached=True, seconds=0.0)]
+    assert _render("classic", events).splitlines() == [
+        "Step 1/1 : FROM parent",
+        "# Executing 2 build triggers",
+        " ---> Using cache",
+        " ---> Using cache",
+        " ---> 8985045f8548",
+    ]
+
+
 def test_rm_false_prints_no_removing_line_even_for_steps_that_run_nothing() -> None:
     s1 = ev.StepRef(1, 1, "0", 1, 2, "ENV A=1", 1)
     events = [*_config_step(s1, ID1), ev.BuildDone(ID1)]

@@ -92,8 +92,11 @@ class ClassicRenderer(Renderer):
         match event:
             case ev.StepStarted(step=step):
                 self._started(step)
-            case ev.StepCached():
-                self._line(" ---> Using cache")
+            case ev.StepCached(step=step):
+                # a FROM's ONBUILD triggers are steps of their own to the classic builder,
+                # each found in its cache; hoist caches them as the FROM step
+                for _ in range(max(1, step.triggers)):
+                    self._line(" ---> Using cache")
             case ev.ContainerStarted(container_id=cid):
                 self._line(f" ---> Running in {cid[:12]}")
             case ev.StepOutput(data=data):
