@@ -12,9 +12,12 @@ error is raised.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import TYPE_CHECKING
 
 from hoist.plan import PlannedStage
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 MAX_PARALLEL_STAGES = 4
 
@@ -43,6 +46,9 @@ def run_stages(
         for planned in stages:
             run(planned)
         return
+    # imported here: concurrent.futures brings logging, ~9 ms a one-stage build need not pay
+    from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(min(MAX_PARALLEL_STAGES, len(stages)), "hoist-stage") as pool:
         try:
             _schedule(stages, run, pool)
@@ -54,6 +60,8 @@ def run_stages(
 def _schedule(
     stages: Sequence[PlannedStage], run: Callable[[PlannedStage], None], pool: ThreadPoolExecutor
 ) -> None:
+    from concurrent.futures import FIRST_COMPLETED, wait
+
     waiting = {p.index: p for p in stages}
     planned_indices = set(waiting)
     done: set[int] = set()

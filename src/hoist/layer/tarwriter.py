@@ -34,8 +34,7 @@ import hashlib
 import os
 import stat
 import tarfile
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import BinaryIO, Final
+from typing import TYPE_CHECKING, BinaryIO, Final
 
 import msgspec
 
@@ -43,6 +42,9 @@ from hoist.errors import LayerError
 from hoist.fs.resolve import Root
 from hoist.layer.changes import Change, ChangeSet, Kind, tree_changes, xattrs_of
 from hoist.models import Digest
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 WHITEOUT_PREFIX: Final = ".wh."
 OPAQUE_MARKER: Final = ".wh..wh..opq"
@@ -375,6 +377,8 @@ class _TarWriter:
         """Copy a big file's data, hashing each chunk on a helper thread (see the module)."""
         views = (memoryview(self._buf), memoryview(bytearray(_CHUNK)))
         left, turn = info.size, 0
+        from concurrent.futures import ThreadPoolExecutor  # big files only: it brings logging
+
         hashing: Future[None] | None = None
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hoist-hash") as hasher:
             while left:
