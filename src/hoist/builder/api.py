@@ -59,6 +59,9 @@ def _full_build(
 ) -> BuildResult:
     from pathlib import Path
 
+    from hoist.runtime.signals import import_held
+
+    import_held("msgspec")  # its import would lose a ^C landing in it (runtime/signals.py)
     from hoist.builder.executor import Executor
     from hoist.dockerfile import parse_bytes
     from hoist.store import Store

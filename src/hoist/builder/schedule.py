@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
 
 MAX_PARALLEL_STAGES = 4
+_WAKE_SECONDS = 0.2
 
 
 def dependencies(planned: PlannedStage) -> set[int]:
@@ -71,7 +72,10 @@ def _schedule(
             if dependencies(planned) & planned_indices <= done:
                 running[pool.submit(run, planned)] = index
                 del waiting[index]
-        finished, _ = wait(running, return_when=FIRST_COMPLETED)
+        # a timeout, so that this thread wakes up: a SIGINT the kernel hands to a worker
+        # thread only trips Python's flag, and its handler runs in this thread's next
+        # bytecode, which an untimed wait on stages that never end would never reach
+        finished, _ = wait(running, timeout=_WAKE_SECONDS, return_when=FIRST_COMPLETED)
         for future in finished:
             future.result()
             done.add(running.pop(future))

@@ -114,6 +114,13 @@ def _version() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    module = _command_module(argv)
+    if module is not None and module != "hoist.cli.build":
+        # every command but a replayed build uses msgspec, whose import loses a ^C landing in
+        # it; a build imports it (held too) only when it does not replay (builder.api)
+        from hoist.runtime.signals import import_held
+
+        import_held("msgspec")
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
@@ -154,6 +161,9 @@ def _recover_abandoned(root: str | None) -> None:
     store = root or default_root_dir()
     if not any(_has_entries(os.path.join(store, name)) for name in RECOVERED_DIRS):
         return
+    from hoist.runtime.signals import import_held
+
+    import_held("msgspec")
     from hoist.runtime.recovery import recover_for_cli
 
     recover_for_cli(root)
