@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give SIGINT its usual disposition when the suite was started with it ignored.
+
+    A shell starts a background job with SIGINT ignored (POSIX, without job control), a
+    child inherits an ignored signal, and Python then leaves it ignored: the tests that
+    press ^C on a hoist would wait forever. Caught here, it is reset to the default in
+    every child at exec, as in a suite started from a terminal.
+    """
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
