@@ -72,9 +72,10 @@ def _schedule(
             if dependencies(planned) & planned_indices <= done:
                 running[pool.submit(run, planned)] = index
                 del waiting[index]
-        # a timeout, so that this thread wakes up: a SIGINT the kernel hands to a worker
-        # thread only trips Python's flag, and its handler runs in this thread's next
-        # bytecode, which an untimed wait on stages that never end would never reach
+        # a timeout, so that this thread wakes up now and then: a signal that went to a
+        # worker thread only trips Python's flag, and its handler runs in this thread's next
+        # bytecode, which an untimed wait on stages that never end would never reach (a
+        # safeguard: Linux hands a signal sent to the process to its main thread first)
         finished, _ = wait(running, timeout=_WAKE_SECONDS, return_when=FIRST_COMPLETED)
         for future in finished:
             future.result()
