@@ -132,11 +132,7 @@ def ustar_header(info: tarfile.TarInfo) -> bytes | None:
     name, link = info.name, info.linkname
     if info.pax_headers or info.uname or info.gname:
         return None
-    if len(name) > 100 or len(link) > 100 or not (name.isascii() and link.isascii()):
-        return None
-    if not (0 <= info.uid < 0o10000000 and 0 <= info.gid < 0o10000000):
-        return None
-    if not (0 <= info.size < 0o100000000000 and 0 <= info.mtime < 0o100000000000):
+    if not _fits_ustar(name, link, info.uid, info.gid, info.size, info.mtime):
         return None
     if info.type == tarfile.DIRTYPE and not name.endswith("/"):
         return None  # tarfile appends the slash; keep that rule in one place
@@ -145,6 +141,21 @@ def ustar_header(info: tarfile.TarInfo) -> bytes | None:
         return None
     return _ustar(name.encode(), link.encode(), info.mode, info.uid, info.gid, info.size,
                   info.mtime, info.type, devices)  # fmt: skip
+
+
+def _fits_ustar(name: str, link: str, uid: int, gid: int, size: int, mtime: int) -> bool:
+    """Whether these fields fit a ustar header as they are (no PAX record needed)."""
+    if len(name) > 100 or len(link) > 100 or not (name.isascii() and link.isascii()):
+        return False
+    if not (0 <= uid < 0o10000000 and 0 <= gid < 0o10000000):
+        return False
+    return 0 <= size < 0o100000000000 and 0 <= mtime < 0o100000000000
+
+
+def _mtime(st: os.stat_result, epoch: int | None) -> int:
+    """A whole-second mtime, clamped to ``SOURCE_DATE_EPOCH`` when given."""
+    mtime = int(st.st_mtime)
+    return mtime if epoch is None else min(mtime, epoch)
 
 
 def _ustar(name: bytes, link: bytes, mode: int, uid: int, gid: int, size: int, mtime: int,
@@ -167,13 +178,9 @@ def _ustar(name: bytes, link: bytes, mode: int, uid: int, gid: int, size: int, m
 
 def _plain_header(path: str, st: os.stat_result, epoch: int | None) -> bytes | None:
     """The header of a regular file that needs no PAX record, or None (use ``tarfile``)."""
-    if len(path) > 100 or not path.isascii():
+    mtime = _mtime(st, epoch)
+    if not _fits_ustar(path, "", st.st_uid, st.st_gid, st.st_size, mtime):
         return None
-    mtime = int(st.st_mtime) if epoch is None else min(int(st.st_mtime), epoch)
-    if not (0 <= st.st_uid < 0o10000000 and 0 <= st.st_gid < 0o10000000):
-        return None
-    if not 0 <= mtime < 0o100000000000:
-        return None  # sizes fit: plain files are below _CHUNK
     return _ustar(path.encode(), b"", st.st_mode, st.st_uid, st.st_gid, st.st_size, mtime,
                   tarfile.REGTYPE, _NO_DEVICE)  # fmt: skip
 
@@ -316,8 +323,7 @@ class _TarWriter:
         info = tarfile.TarInfo(path + "/" if stat.S_ISDIR(mode) else path)
         info.mode = stat.S_IMODE(mode)
         info.uid, info.gid, info.uname, info.gname = st.st_uid, st.st_gid, "", ""
-        mtime = int(st.st_mtime)
-        info.mtime = mtime if self._epoch is None else min(mtime, self._epoch)
+        info.mtime = _mtime(st, self._epoch)
         if stat.S_ISDIR(mode):
             info.type = tarfile.DIRTYPE
             self._dirs.add(path)

@@ -61,8 +61,8 @@ from hoist.builder.steps.copydest import (
     open_dir,
     prepare_parent,
     real_path,
+    replace_via_tmp,
     strip_slashes,
-    tmp_name,
     unlink_quietly,
     write_error,
 )
@@ -251,13 +251,9 @@ def _place(
         return
     except FileExistsError:
         pass  # something is there already: replace it atomically
-    tmp = tmp_name(name)
-    _create(copier, tree, src_dirfd, entry, dst_dirfd, tmp)
-    try:
-        os.rename(tmp, name, src_dir_fd=dst_dirfd, dst_dir_fd=dst_dirfd)
-    except OSError:
-        unlink_quietly(dst_dirfd, tmp)
-        raise
+    replace_via_tmp(
+        dst_dirfd, name, lambda tmp: _create(copier, tree, src_dirfd, entry, dst_dirfd, tmp)
+    )
 
 
 def _create(
@@ -379,12 +375,12 @@ def _link(copier: Copier, first: str, dst_dirfd: int, name: str, dst_path: str) 
         src_parent, src_name = copier.root.open_parent(first)
     except OSError as exc:
         raise write_error(copier, dst_path, exc) from exc
-    tmp = tmp_name(name)
-    try:
+    def link(tmp: str) -> None:
         os.link(src_name, tmp, src_dir_fd=src_parent, dst_dir_fd=dst_dirfd, follow_symlinks=False)
-        os.rename(tmp, name, src_dir_fd=dst_dirfd, dst_dir_fd=dst_dirfd)
+
+    try:
+        replace_via_tmp(dst_dirfd, name, link)
     except OSError as exc:
-        unlink_quietly(dst_dirfd, tmp)
         raise write_error(copier, dst_path, exc) from exc
     finally:
         os.close(src_parent)

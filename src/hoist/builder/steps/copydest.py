@@ -11,6 +11,7 @@ import os
 import posixpath
 import stat
 import time
+from collections.abc import Callable
 
 import msgspec
 
@@ -148,6 +149,22 @@ def strip_slashes(path: str) -> str:
 
 def tmp_name(name: str) -> str:
     return f"{_TMP_PREFIX}{os.getpid()}-{time.monotonic_ns()}-{name[:64]}"
+
+
+def replace_via_tmp(dirfd: int, name: str, make: Callable[[str], None]) -> None:
+    """Make an entry with ``make(tmp)`` under a temp name in ``dirfd``, then rename it over
+    ``name`` (atomic: a reader sees the old entry or the new one).
+
+    Raises:
+        OSError: making or renaming failed; the temp entry is gone.
+    """
+    tmp = tmp_name(name)
+    try:
+        make(tmp)
+        os.rename(tmp, name, src_dir_fd=dirfd, dst_dir_fd=dirfd)
+    except BaseException:
+        unlink_quietly(dirfd, tmp)
+        raise
 
 
 def unlink_quietly(dirfd: int, name: str) -> None:

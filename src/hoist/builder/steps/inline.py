@@ -15,8 +15,7 @@ from hoist.builder.steps.copydest import (
     destination_path,
     is_dir,
     prepare_parent,
-    tmp_name,
-    unlink_quietly,
+    replace_via_tmp,
     write_error,
 )
 from hoist.fs.resolve import Root
@@ -54,12 +53,11 @@ def write_file(
     if syntactic_dir or as_dir or is_dir(copier, path):
         path = posixpath.join(path, file.name)
     parent_fd, name = prepare_parent(copier, path)
-    tmp = tmp_name(name)
     try:
-        _write_inline(copier, file, data_fd, parent_fd, tmp)
-        os.rename(tmp, name, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
+        replace_via_tmp(
+            parent_fd, name, lambda tmp: _write_inline(copier, file, data_fd, parent_fd, tmp)
+        )
     except OSError as exc:
-        unlink_quietly(parent_fd, tmp)
         raise write_error(copier, path, exc) from exc
     finally:
         os.close(parent_fd)

@@ -8,7 +8,22 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from hoist.builder.events import Event
+from hoist.builder.events import Event, StepFailed, StepStarted
+
+
+def new_vertex(event: Event) -> str | None:
+    """The name BuildKit's views (plain, tty) show for a step not shown yet, or None.
+
+    A step shows once it starts if BuildKit makes a vertex of it
+    (:mod:`hoist.builder.vertices`), and a configuration step only if it fails,
+    so that its error shows.
+    """
+    step = getattr(event, "step", None)
+    if isinstance(event, StepFailed):
+        return step.vertex or step.text
+    if isinstance(event, StepStarted) and step.vertex:
+        return step.vertex
+    return None
 
 
 class Renderer:

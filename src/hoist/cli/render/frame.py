@@ -19,7 +19,7 @@ from collections import deque
 from typing import TextIO
 
 from hoist.builder import events as ev
-from hoist.cli.render import Renderer
+from hoist.cli.render import Renderer, new_vertex
 
 TAIL_LINES = 6
 #: How long a build may run before the live view is drawn anyway.
@@ -53,15 +53,13 @@ class Frame:
     def apply(self, event: ev.Event) -> None:
         step = getattr(event, "step", None)
         if step is not None and step.number not in self.rows:
-            # only BuildKit's vertices get a row (hoist.builder.vertices); a failed
-            # configuration step gets one too, so that the failure shows
-            if isinstance(event, ev.StepFailed):
-                self.rows[step.number] = Row(step.vertex or step.text, time.monotonic())
-            elif isinstance(event, ev.StepStarted) and step.vertex:
-                self.rows[step.number] = Row(step.vertex, time.monotonic())
+            name = new_vertex(event)
+            if name is None:  # not shown: nor counted
+                if isinstance(event, ev.StepStarted):
+                    self.total -= 1
                 return
-            else:
-                self.total -= isinstance(event, ev.StepStarted)
+            self.rows[step.number] = Row(name, time.monotonic())
+            if isinstance(event, ev.StepStarted):
                 return
         match event:
             case ev.BuildStarted(total_steps=total):

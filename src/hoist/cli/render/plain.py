@@ -26,7 +26,7 @@ import time
 from typing import TextIO
 
 from hoist.builder import events as ev
-from hoist.cli.render import Renderer
+from hoist.cli.render import Renderer, new_vertex
 
 #: The classic builder's wording of a failed RUN, and BuildKit's for the same failure.
 _CLASSIC_FAILURE = re.compile(r"The command '(?P<cmd>.*)' returned a non-zero code: (?P<code>\d+)")
@@ -55,12 +55,10 @@ class PlainRenderer(Renderer):
     def emit(self, event: ev.Event) -> None:
         step = getattr(event, "step", None)
         if step is not None and step.number not in self._numbers:
-            if isinstance(event, ev.StepFailed):  # a configuration step failed: show it
-                self._start(step, step.vertex or step.text)
-            elif isinstance(event, ev.StepStarted) and step.vertex:
-                self._start(step, step.vertex)
-            else:
+            name = new_vertex(event)
+            if name is None:
                 return
+            self._start(step, name)
         match event:
             case ev.StepCached(step=step):
                 self._write(f"#{self._numbers[step.number]} CACHED\n\n")
