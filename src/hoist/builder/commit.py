@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from hoist.image import Descriptor, History, Image, mediatypes
 from hoist.image.mutate import append_history, append_layer
-from hoist.layer.changes import ChangeSet
+from hoist.layer.changes import ChangeSet, trim_upper
 from hoist.layer.tarwriter import LayerDigest, write_layer
 from hoist.snapshot.base import MutableSnapshot
 from hoist.store import Store
@@ -39,6 +39,7 @@ def commit_snapshot(
     layer, digest = _store_layer(store, changes, source_date_epoch)
     upper = snap.commit_dir()
     if upper is not None:
+        trim_upper(changes)  # the unpacked form holds what the tar does, over any parent
         store.adopt_layer_dir(digest.diff_id, upper)
     return append_layer(image, layer, digest.diff_id, history)
 

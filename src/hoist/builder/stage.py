@@ -56,11 +56,11 @@ from hoist.image import History, Image
 from hoist.image.mutate import append_history, set_created, set_fields
 from hoist.models.digest import Digest
 from hoist.plan import StageState, created_by, creates_layer, evaluate
-from hoist.runtime.container import prepared, unpacked_lowers
 from hoist.runtime.kept import new_id
 from hoist.runtime.oci import new_container_id
 from hoist.runtime.spec import ProcessSpec
 from hoist.snapshot.base import MutableSnapshot
+from hoist.snapshot.lowers import image_lowers, prepared
 
 HEALTHCHECK_FLAGS = frozenset({"interval", "timeout", "start-period", "start-interval", "retries"})
 SUPPORTED = {Run: RUN_FLAGS, Copy: COPY_FLAGS, Add: ADD_FLAGS, Healthcheck: HEALTHCHECK_FLAGS}
@@ -242,9 +242,9 @@ class StageRunner:
     ) -> Image:
         store = self.ctx.store
         cid = new_id()
-        lowers = unpacked_lowers(store, pos.image)
+        lowers = image_lowers(store, pos.image)
         with ExitStack() as stack:
-            snap = stack.enter_context(prepared(self.ctx.snapshotter, cid, lowers))
+            snap = stack.enter_context(prepared(store, self.ctx.snapshotter, cid, lowers))
             rootfs = snap.rootfs
             if isinstance(instr, Run):
                 return self._run(snap, pos, RunStep(instr, after, cid), ref, image, history)
@@ -329,9 +329,9 @@ class StageRunner:
         if from_image is None:
             return self._context_root()
         image, image_id = from_image
-        lowers = unpacked_lowers(self.ctx.store, image)
+        lowers = image_lowers(self.ctx.store, image)
         snap = stack.enter_context(
-            prepared(self.ctx.snapshotter, f"src-{new_container_id()}", lowers)
+            prepared(self.ctx.store, self.ctx.snapshotter, f"src-{new_container_id()}", lowers)
         )
         return SourceRoot(Path(snap.rootfs), keep_owner=True, label=f"image {image_id.short}")
 

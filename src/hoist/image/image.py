@@ -24,7 +24,7 @@ from hoist.models.platform import Platform
 class Image(msgspec.Struct, frozen=True, dict=True):
     """Config + layer blob descriptors (bottom first, one per ``rootfs.diff_ids`` entry)."""
 
-    # dict=True: room for ``_canonical`` (a cached property, not a field: neither
+    # dict=True: room for ``_canonical`` and ``id`` (cached properties, not fields: neither
     # compared, shown nor copied by ``replace``)
     config: ConfigFile
     layers: tuple[Descriptor, ...] = ()
@@ -62,9 +62,9 @@ class Image(msgspec.Struct, frozen=True, dict=True):
         # build step
         return self.config.to_json()
 
-    @property
+    @cached_property
     def id(self) -> Digest:
-        """The image ID: the digest of the config JSON bytes."""
+        """The image ID: the digest of the config JSON bytes (hashed once per value)."""
         return sha256_of(self.config_bytes())
 
     @property

@@ -47,10 +47,17 @@ class Change(msgspec.Struct, frozen=True):
 
 
 class ChangeSet(msgspec.Struct, frozen=True):
-    """Changes in tar order, and the host directory holding their new content."""
+    """Changes in tar order, and the host directory holding their new content.
+
+    ``left_out`` (overlay only): entries of the upper dir that are not layer
+    entries, directories copied up only because something below them changed
+    and whiteouts of names no lower shows; :func:`trim_upper` removes those
+    that are not the parent of a change, so the dir holds what the layer tar does.
+    """
 
     root: str
     changes: tuple[Change, ...]
+    left_out: tuple[str, ...] = ()
 
 
 def sort_key(path: str) -> tuple[str, ...]:
@@ -65,14 +72,50 @@ def overlay_changes(upper: str, lowers: Sequence[str]) -> ChangeSet:
         LayerError: the upper dir holds a redirect_dir xattr or cannot be read.
     """
     merged = _Lowers(lowers)
+    walk = _UpperWalk(merged)
     try:
         with _DirFd(upper) as fd:
-            changes = list(_walk_upper(fd, "", merged))
+            changes = list(walk.walk(fd, ""))
     except OSError as exc:
         raise LayerError(f"computing the layer diff of {upper}: {exc.strerror}") from exc
     finally:
         merged.close()
-    return ChangeSet(upper, tuple(sorted(changes, key=lambda c: sort_key(c.path))))
+    ordered = tuple(sorted(changes, key=lambda c: sort_key(c.path)))
+    return ChangeSet(upper, ordered, tuple(walk.left_out))
+
+
+def trim_upper(changes: ChangeSet) -> None:
+    """Make the (unmounted) upper dir hold what the layer holds, and nothing else.
+
+    An unchanged directory that overlay copied up (a mount stub's parent, say)
+    is not in the layer tar; left in the dir, it would pin the metadata it had
+    over *this* parent on every other stack that reuses the layer (the empty
+    layer above a ``chmod 700 /etc`` would show ``/etc`` as 0755). Directories
+    that are the parent of a change stay: the tar writes those too.
+
+    Raises:
+        LayerError: the dir cannot be changed.
+    """
+    if not changes.left_out:
+        return
+    parents = {p for c in changes.changes for p in _ancestors(c.path)}
+    try:
+        with _DirFd(changes.root) as fd:
+            for path in sorted(changes.left_out, key=sort_key, reverse=True):  # children first
+                if path in parents:
+                    continue
+                if stat.S_ISDIR(os.stat(path, dir_fd=fd, follow_symlinks=False).st_mode):
+                    os.rmdir(path, dir_fd=fd)  # what was below it is left out too, and gone
+                else:
+                    os.unlink(path, dir_fd=fd)
+    except OSError as exc:
+        raise LayerError(f"trimming the layer dir {changes.root}: {exc.strerror}") from exc
+
+
+def _ancestors(path: str) -> Iterator[str]:
+    while "/" in path:
+        path = path.rpartition("/")[0]
+        yield path
 
 
 def tree_changes(old: str | None, new: str) -> ChangeSet:
@@ -100,24 +143,55 @@ def tree_changes(old: str | None, new: str) -> ChangeSet:
 # -- overlay ------------------------------------------------------------------------
 
 
-def _walk_upper(dirfd: int, prefix: str, lowers: _Lowers, fresh: bool = False) -> Iterator[Change]:
-    """The changes below one upper dir; ``fresh``: the lowers show nothing below it."""
-    for entry in _entries(dirfd):
-        path = prefix + entry.name
-        st = entry.stat(follow_symlinks=False)
-        if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
-            if not fresh and lowers.lookup(path) is not None:
-                yield Change(path, Kind.DELETE)
-            continue
-        if not stat.S_ISDIR(st.st_mode):
-            if stat.S_ISREG(st.st_mode) and st.st_blocks == 0:
-                # only a file with no data blocks can be metacopy-only: checking every file
-                # would cost a procfs lookup and a listxattr each (2,000 in a node_modules RUN)
-                _refuse_metacopy(dirfd, entry.name, path)
-            yield Change(path, Kind.ADD)
-            continue
-        with _DirFd(entry.name, dirfd) as child:
-            yield from _upper_dir(child, path, st, lowers, fresh)
+class _UpperWalk:
+    """One walk of an upper dir: the changes, and the entries it leaves out of the layer."""
+
+    def __init__(self, lowers: _Lowers) -> None:
+        self.lowers = lowers
+        self.left_out: list[str] = []
+
+    def walk(self, dirfd: int, prefix: str, fresh: bool = False) -> Iterator[Change]:
+        """The changes below one upper dir; ``fresh``: the lowers show nothing below it."""
+        for entry in _entries(dirfd):
+            path = prefix + entry.name
+            st = entry.stat(follow_symlinks=False)
+            if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
+                if not fresh and self.lowers.lookup(path) is not None:
+                    yield Change(path, Kind.DELETE)
+                else:
+                    self.left_out.append(path)  # hides nothing
+                continue
+            if not stat.S_ISDIR(st.st_mode):
+                if stat.S_ISREG(st.st_mode) and st.st_blocks == 0:
+                    # only a file with no data blocks can be metacopy-only: checking every
+                    # file would cost a procfs lookup and a listxattr each (2,000 in a
+                    # node_modules RUN)
+                    _refuse_metacopy(dirfd, entry.name, path)
+                yield Change(path, Kind.ADD)
+                continue
+            with _DirFd(entry.name, dirfd) as child:
+                yield from self._dir(child, path, st, fresh)
+
+    def _dir(self, fd: int, path: str, st: os.stat_result, fresh: bool) -> Iterator[Change]:
+        names = os.listxattr(fd)
+        for name in REDIRECT_XATTRS:
+            if name in names:
+                raise LayerError(
+                    f"computing the layer diff: {path} was renamed with overlay redirect_dir, "
+                    "which hoist does not support",
+                    hint="mount overlayfs with redirect_dir=off",
+                )
+        opaque = _opaque_fd(fd)
+        below = None if fresh else self.lowers.lookup(path)
+        if opaque or below is None or not _same_dir(fd, st, below):
+            yield Change(path, Kind.ADD, opaque=opaque)
+        else:
+            self.left_out.append(path)  # copied up only because something below it changed
+        # below a new dir, an opaque one or one that replaced a non-directory the lowers
+        # show nothing: no lookups there (a COPY of a new tree costs no lower walks), and
+        # every subdirectory is an entry of its own
+        hidden = opaque or below is None or not stat.S_ISDIR(below.st.st_mode)
+        yield from self.walk(fd, path + "/", fresh or hidden)
 
 
 def _refuse_metacopy(dirfd: int, name: str, path: str) -> None:
@@ -128,28 +202,6 @@ def _refuse_metacopy(dirfd: int, name: str, path: str) -> None:
             f"computing the layer diff: {path} is an overlay metacopy file",
             hint="mount overlayfs with metacopy=off",
         )
-
-
-def _upper_dir(
-    fd: int, path: str, st: os.stat_result, lowers: _Lowers, fresh: bool
-) -> Iterator[Change]:
-    names = os.listxattr(fd)
-    for name in REDIRECT_XATTRS:
-        if name in names:
-            raise LayerError(
-                f"computing the layer diff: {path} was renamed with overlay redirect_dir, "
-                "which hoist does not support",
-                hint="mount overlayfs with redirect_dir=off",
-            )
-    opaque = _opaque_fd(fd)
-    below = None if fresh else lowers.lookup(path)
-    if opaque or below is None or not _same_dir(fd, st, below):
-        yield Change(path, Kind.ADD, opaque=opaque)
-    # below a new dir, an opaque one or one that replaced a non-directory the lowers show
-    # nothing: no lookups there (a COPY of a new tree costs no lower walks), and every
-    # subdirectory is an entry of its own
-    hidden = opaque or below is None or not stat.S_ISDIR(below.st.st_mode)
-    yield from _walk_upper(fd, path + "/", lowers, fresh or hidden)
 
 
 def _same_dir(fd: int, st: os.stat_result, lower: _Below) -> bool:

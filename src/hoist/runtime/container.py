@@ -3,16 +3,14 @@
 :func:`container_process` is the pure part: the image config (ENTRYPOINT, CMD,
 Env, WorkingDir, User) combined with the command-line overrides, Docker's way.
 :func:`run_image` does the rest: unpack the image's layers once into the
-store, prepare a snapshot over them, resolve the user inside it, run the
-container through crun or runc, and remove the snapshot whatever happens.
+store, prepare a snapshot over them (:mod:`hoist.snapshot.lowers`), resolve
+the user inside it, run the container through crun or runc, and remove the
+snapshot whatever happens.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import os
-from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -22,14 +20,10 @@ from hoist.errors import UserInputError
 from hoist.fs.resolve import Root
 from hoist.image.config import ContainerConfig
 from hoist.runtime.oci import OciRuntime, RunRequest, RuntimeName, new_container_id, sigterm_raises
-from hoist.runtime.signals import signals_held
 from hoist.runtime.spec import NetworkMode, ProcessSpec
 from hoist.runtime.users import ExecUser, resolve_user
 
 if TYPE_CHECKING:
-    from hoist.image.image import Image
-    from hoist.models.digest import Digest
-    from hoist.snapshot.base import MutableSnapshot, Snapshotter
     from hoist.store.store import Store
 
 
@@ -114,39 +108,6 @@ def container_process(config: ContainerConfig, options: RunOptions, user: ExecUs
     )
 
 
-def unpacked_lowers(store: Store, image: Image) -> list[Path]:
-    """The image's layer dirs (bottom → top), unpacking each diff_id once into the store.
-
-    Raises:
-        StoreError, LayerError, ArchiveError: a layer is missing or cannot be applied.
-    """
-    pairs = zip(image.diff_ids, image.layers, strict=True)
-    return unpacked_layers(store, [(str(d), str(layer.digest)) for d, layer in pairs])
-
-
-def unpacked_layers(store: Store, layers: Iterable[tuple[str, str]]) -> list[Path]:
-    """Layer dirs of ``(diff_id, blob digest)`` pairs (bottom → top), each unpacked once.
-
-    Raises:
-        InvalidDigest: a malformed digest.
-        StoreError, LayerError, ArchiveError: a layer is missing or cannot be applied.
-    """
-    from hoist.models.digest import Digest
-
-    lowers = []
-    for diff_id, blob in layers:
-        unpack = functools.partial(_unpack_blob, store, Digest.parse(blob))
-        lowers.append(store.unpacked_layer(Digest.parse(diff_id), unpack))
-    return lowers
-
-
-def _unpack_blob(store: Store, digest: Digest, dest: Path) -> None:
-    from hoist.layer.apply import apply_layer
-
-    with store.blobs.open(digest) as stream:
-        apply_layer(stream, str(dest), whiteout_format="overlay", atomic=False)
-
-
 def run_image(store: Store, image_ref: str, options: RunOptions) -> int:
     """Run ``image_ref`` in the foreground; return the container's exit status.
 
@@ -157,38 +118,20 @@ def run_image(store: Store, image_ref: str, options: RunOptions) -> int:
         ContainerInterrupted: SIGINT/SIGTERM; everything was cleaned up.
     """
     from hoist.snapshot import choose
+    from hoist.snapshot.lowers import image_lowers, prepared
 
     runtime = OciRuntime(options.runtime)
     stored = store.get_image(image_ref)
     cid = new_container_id()
     with sigterm_raises():
-        lowers = unpacked_lowers(store, stored.image)
-        with prepared(choose(store.root), cid, lowers) as snap:
+        lowers = image_lowers(store, stored.image)
+        with prepared(store, choose(store.root), cid, lowers) as snap:
             user = resolve_user(snap.rootfs, options.user or stored.image.config.config.user)
             process = container_process(stored.image.config.config, options, user, cid[6:18])
             ensure_workdir(snap.rootfs, process)
             request = RunRequest(process, snap.rootfs, store.root / "containers",
                                  container_id=cid)
             return runtime.run(request)
-
-
-@contextlib.contextmanager
-def prepared(
-    snapshotter: Snapshotter, key: str, lowers: Sequence[Path]
-) -> Iterator[MutableSnapshot]:
-    """A snapshot that is removed when the block ends, however it ends.
-
-    SIGINT/SIGTERM stay held until the removal is registered: a signal that
-    arrives as the mount completes (when ``prepare`` lets it through) would
-    otherwise raise between ``prepare`` and the ``try`` and leave it mounted.
-    Raises:
-        SnapshotError: as ``Snapshotter.prepare``.
-    """
-    with contextlib.ExitStack() as stack:
-        with signals_held():
-            snap = snapshotter.prepare(key, lowers)
-            stack.callback(snap.remove)
-        yield snap
 
 
 def ensure_workdir(rootfs: Path, process: ProcessSpec) -> None:

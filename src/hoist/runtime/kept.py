@@ -293,9 +293,9 @@ def lower_dirs(store: Store, container: KeptContainer) -> list[Path]:
     Raises:
         StoreError, LayerError: a layer is missing or cannot be unpacked.
     """
-    from hoist.runtime.container import unpacked_layers
+    from hoist.snapshot.lowers import layer_dirs
 
-    lowers = [] if container.state == "rootfs" else unpacked_layers(store, container.layers)
+    lowers = [] if container.state == "rootfs" else layer_dirs(store, container.layers)
     if container.state is not None:
         lowers.append(kept_dir(store.root, container.id) / container.state)
     return lowers
@@ -316,9 +316,10 @@ def shell(store: Store, cid: str, command: tuple[str, ...], runtime: str = "crun
     """
     import secrets
 
-    from hoist.runtime.container import ensure_workdir, prepared
+    from hoist.runtime.container import ensure_workdir
     from hoist.runtime.oci import OciRuntime, RunRequest, sigterm_raises
     from hoist.snapshot import choose
+    from hoist.snapshot.lowers import prepared
 
     record = read_kept(kept_dir(store.root, cid))
     if record is None:
@@ -327,7 +328,8 @@ def shell(store: Store, cid: str, command: tuple[str, ...], runtime: str = "crun
     oci = OciRuntime(runtime)  # type: ignore[arg-type]
     key = f"shell-{secrets.token_hex(8)}"
     process = _shell_process(record, command)
-    with sigterm_raises(), prepared(choose(store.root), key, lower_dirs(store, record)) as snap:
+    lowers = lower_dirs(store, record)
+    with sigterm_raises(), prepared(store, choose(store.root), key, lowers) as snap:
         ensure_workdir(snap.rootfs, process)
         request = RunRequest(process, snap.rootfs, store.root / "containers",
                              container_id=f"hoist-{key}", interactive=True)

@@ -27,6 +27,7 @@ from hoist.snapshot.base import delete_tree, new_snapshot_dir
 from hoist.snapshot.mounts import is_mounted, mount_overlay, mount_overlay_layers, unmount
 
 FEATURES = {"index": "off", "redirect_dir": "off", "metacopy": "off"}
+KERNEL_MAX_LOWERS = 500  # OVL_MAX_STACK
 
 
 class _Kernel:
@@ -55,6 +56,7 @@ class OverlaySnapshotter:
         for lower in lowers:
             if not lower.is_dir():
                 raise SnapshotError(f"preparing snapshot {key!r}: layer dir missing: {lower}")
+        _check_stack(key, lowers)
         with signals_held():  # ^C lands after the mount or before the dir exists
             directory = new_snapshot_dir(self.root, key, self.name)
             snap = OverlaySnapshot(directory, tuple(lowers))
@@ -64,6 +66,22 @@ class OverlaySnapshotter:
                 snap.remove()
                 raise
         return snap
+
+
+def _check_stack(key: str, lowers: Sequence[Path]) -> None:
+    """What overlayfs would refuse with a bare EINVAL, refused here with the reason.
+
+    :func:`hoist.snapshot.lowers.fit_lowers` makes every stack hoist mounts pass.
+    """
+    if len(lowers) > KERNEL_MAX_LOWERS:
+        raise SnapshotError(f"preparing snapshot {key!r}: {len(lowers)} layer dirs, "
+                            f"overlayfs takes at most {KERNEL_MAX_LOWERS}")
+    seen: set[Path] = set()
+    for lower in lowers:
+        if lower in seen:
+            raise SnapshotError(f"preparing snapshot {key!r}: layer dir {lower} is in the "
+                                "stack twice, which overlayfs refuses")
+        seen.add(lower)
 
 
 class OverlaySnapshot:
@@ -87,14 +105,27 @@ class OverlaySnapshot:
                 d.mkdir(mode=0o755)
         except OSError as exc:
             raise SnapshotError(f"preparing snapshot {self.directory.name}: {exc}") from exc
-        for volatile in (True, False) if _Kernel.volatile else (False,):
+        if _Kernel.volatile:
             try:
-                self._mount(volatile)
+                self._mount(volatile=True)
                 return
             except SnapshotError:
-                if not volatile:
-                    raise
-                _Kernel.volatile = False  # an older kernel: mount as before, syncing on unmount
+                pass  # an older kernel, or a stack the kernel refuses either way: try without
+        try:
+            self._mount(volatile=False)
+        except SnapshotError as exc:
+            raise self._refused(exc) from exc
+        # only volatile was refused: an older kernel, mount as before (syncing on unmount)
+        _Kernel.volatile = False
+
+    def _refused(self, exc: SnapshotError) -> SnapshotError:
+        """The kernel's refusal, naming the snapshot and the layer stack it refused."""
+        top = f", topmost {self.lowers[-1]}" if self.lowers else ""
+        return SnapshotError(
+            f"mounting the overlay of snapshot {self.directory.name} over {len(self.lowers)} "
+            f"layer dirs{top}: {exc.message}",
+            hint="the kernel's log (dmesg) says why overlayfs refused it",
+        )
 
     def _mount(self, volatile: bool) -> None:
         if _Kernel.fs_context:

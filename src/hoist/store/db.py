@@ -2,7 +2,7 @@
 
 Tables: ``images`` (id = config digest, manifest, parent, created, size),
 ``image_layers`` (position → diff_id and blob), ``tags``, ``diffs``
-(uncompressed sizes), ``layers`` (unpacked layer dirs: refcount, state
+(uncompressed sizes), ``layers`` (unpacked layer dirs: state
 incomplete/ready), ``build_cache``, ``context_checksums``,
 ``compressed_blobs`` ((diff_id, codec) → blob) and ``holds`` (an image a kept
 container needs: neither prune nor rmi deletes it).
@@ -60,7 +60,6 @@ CREATE TABLE IF NOT EXISTS diffs (
 CREATE TABLE IF NOT EXISTS layers (
     diff_id TEXT PRIMARY KEY,
     dir TEXT NOT NULL,
-    refcount INTEGER NOT NULL DEFAULT 0,
     state TEXT NOT NULL CHECK (state IN ('incomplete', 'ready')),
     owner_pid INTEGER,
     created REAL NOT NULL,

@@ -5,8 +5,9 @@ the temp dir), the content is made in ``layers/.tmp-<hex>-<pid>``, renamed into
 place, and only then marked ``ready``. A half-made dir is never returned: the
 per-layer flock guarantees that whoever holds it and finds an ``incomplete``
 row is looking at the leftovers of a dead process, which it removes and redoes.
-``refcount`` is the number of images whose rootfs uses the diff_id; prune
-removes ready dirs whose refcount is 0.
+Prune removes ready dirs that no image lists in ``image_layers`` (derived
+there at collection time, not counted at every write: a counter cost a query
+per layer and image, quadratic in a deep stack's height).
 
 Durability: unpacked dirs are never fsynced (an adopted overlay upper was
 mounted ``volatile``, an unpack writes without fsync; syncing them would
@@ -113,11 +114,10 @@ def adopt_layer_dir(store: Store, diff_id: Digest, src_dir: Path) -> Path:
 def _record_intent(store: Store, diff_id: Digest, tmp: Path) -> None:
     with store.db.transaction() as tx:
         tx.execute(
-            "INSERT OR REPLACE INTO layers(diff_id, dir, refcount, state, owner_pid, created)"
-            " VALUES (?,?,0,'incomplete',?,?)",
+            "INSERT OR REPLACE INTO layers(diff_id, dir, state, owner_pid, created)"
+            " VALUES (?,?,'incomplete',?,?)",
             (str(diff_id), str(tmp), os.getpid(), time.time()),
         )
-        store.tables.refresh_refcounts(tx, [diff_id])
 
 
 def _commit(store: Store, diff_id: Digest, tmp: Path) -> Path:
@@ -157,7 +157,10 @@ def _discard_leftovers(store: Store, diff_id: Digest) -> None:
 
 def remove_unused_layers(store: Store) -> list[Digest]:
     """Delete ready unpacked dirs no image uses (the caller holds the GC lock)."""
-    rows = store.db.query("SELECT diff_id FROM layers WHERE refcount=0 AND state='ready'")
+    rows = store.db.query(
+        "SELECT diff_id FROM layers WHERE state='ready' AND NOT EXISTS"
+        " (SELECT 1 FROM image_layers WHERE image_layers.diff_id=layers.diff_id)"
+    )
     removed = []
     for (text,) in rows:
         diff_id = Digest.parse(text)

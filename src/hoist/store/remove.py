@@ -98,16 +98,11 @@ def delete_record(store: Store, image_id: Digest) -> Digest | None:
     ident = str(image_id)
     with store.db.transaction() as tx:
         row = tx.execute("SELECT parent FROM images WHERE id=?", (ident,)).fetchone()
-        diff_ids = [
-            Digest.parse(r[0])
-            for r in tx.execute("SELECT diff_id FROM image_layers WHERE image_id=?", (ident,))
-        ]
         tx.execute("DELETE FROM images WHERE id=?", (ident,))
         tx.execute("DELETE FROM image_layers WHERE image_id=?", (ident,))
         tx.execute("DELETE FROM tags WHERE image_id=?", (ident,))
         tx.execute("DELETE FROM build_cache WHERE image_id=?", (ident,))
         tx.execute("UPDATE images SET parent=NULL WHERE parent=?", (ident,))
-        store.tables.refresh_refcounts(tx, diff_ids)
     store.sync_index()
     return Digest.parse(row[0]) if row and row[0] else None
 

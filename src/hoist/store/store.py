@@ -100,12 +100,15 @@ class Store:
                 not describe ``image``.
         """
         for layer in image.layers:
-            if not self.blobs.has(layer.digest):
-                raise BlobNotFound(f"recording image {image.id}: layer {layer.digest} is missing")
-            if self.blobs.size(layer.digest) != layer.size:
+            try:
+                size = self.blobs.size(layer.digest)
+            except BlobNotFound as exc:
+                raise BlobNotFound(
+                    f"recording image {image.id}: layer {layer.digest} is missing") from exc
+            if size != layer.size:
                 raise StoreError(
                     f"recording image {image.id}: layer {layer.digest} has size "
-                    f"{self.blobs.size(layer.digest)}, the descriptor says {layer.size}"
+                    f"{size}, the descriptor says {layer.size}"
                 )
         self.blobs.put_bytes(image.config_bytes(), expected=image.id)
         data = manifest if manifest is not None else image.manifest().to_json()
@@ -141,7 +144,6 @@ class Store:
                 "INSERT OR REPLACE INTO diffs(diff_id, size) VALUES (?,?)",
                 [(str(d), layer.size) for d, layer in pairs if layer.digest == d],
             )
-            self.tables.refresh_refcounts(tx, image.diff_ids)
 
     def _image_size(self, image: Image) -> int:
         total = 0

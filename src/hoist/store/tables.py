@@ -1,5 +1,5 @@
 """Small accessors for the build-side tables: build cache, context checksums,
-compressed-blob memo, uncompressed layer sizes, unpacked-layer refcounts and
+compressed-blob memo, uncompressed layer sizes, and
 holds (images kept containers need)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterable
 
 from hoist.models.digest import Digest
-from hoist.store.db import Database, _Tx
+from hoist.store.db import Database
 
 STAT_KEY_LEN = 5  # (dev, ino, size, mtime_ns, ctime_ns)
 
@@ -126,15 +126,6 @@ class Tables:
     def holders_of(self, image_id: Digest | str) -> list[str]:
         rows = self.db.query("SELECT holder FROM holds WHERE image_id=?", (str(image_id),))
         return [r[0] for r in rows]
-
-    def refresh_refcounts(self, tx: _Tx, diff_ids: Iterable[Digest]) -> None:
-        """Set each unpacked layer's refcount to the number of images using it."""
-        for diff_id in {str(d) for d in diff_ids}:
-            tx.execute(
-                "UPDATE layers SET refcount=(SELECT COUNT(DISTINCT image_id) FROM image_layers"
-                " WHERE diff_id=?) WHERE diff_id=?",
-                (diff_id, diff_id),
-            )
 
 
 def _check_stat_key(stat_key: tuple[int, ...]) -> None:

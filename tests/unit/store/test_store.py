@@ -211,9 +211,11 @@ def test_unpacked_layer_is_made_once_and_shared(store: Store) -> None:
     final = store.unpacked_layer(diff_id, unpack)
     assert len(calls) == 1 and final == store.root / "layers" / diff_id.hex
     assert (final / "a").read_text() == "1"
-    store.write_image(image)
-    row = store.db.one("SELECT refcount, state FROM layers WHERE diff_id=?", (str(diff_id),))
-    assert row == (1, "ready")
+    store.tag(store.write_image(image), Reference.parse("kept:1"))
+    row = store.db.one("SELECT state FROM layers WHERE diff_id=?", (str(diff_id),))
+    assert row == ("ready",)
+    store.prune()  # a tagged image lists it: it stays
+    assert store.layer_dir(diff_id) == final
 
 
 def test_failed_or_crashed_unpack_is_never_returned(store: Store) -> None:
@@ -250,7 +252,7 @@ def test_adopt_layer_dir_moves_and_dedupes(store: Store, tmp_path: Path) -> None
     again = store.root / "snap-upper-2"
     again.mkdir()
     assert store.adopt_layer_dir(diff_id, again) == final and not again.exists()
-    store.prune()  # refcount 0: nobody uses it
+    store.prune()  # no image lists it
     assert store.layer_dir(diff_id) is None and not final.exists()
 
 
