@@ -63,3 +63,28 @@ def test_unknown_forced_snapshotter_is_an_error(
     monkeypatch.setenv("HOIST_SNAPSHOTTER", "zfs")
     with pytest.raises(SnapshotError, match="unknown HOIST_SNAPSHOTTER"):
         choose(tmp_path)
+
+
+def test_a_stack_overlay_would_refuse_is_refused_with_the_reason(tmp_path: Path) -> None:
+    """Never a bare EINVAL: a dir named twice, or more lowers than the kernel takes."""
+    layers = _layers(tmp_path / "layers")
+    snapshotter = OverlaySnapshotter(tmp_path / "store")
+    with pytest.raises(SnapshotError, match=r"layer dir .*layer-001.* is in the stack twice"):
+        snapshotter.prepare("twice", [layers[0], layers[1], layers[1]])
+    with pytest.raises(SnapshotError, match="501 layer dirs, overlayfs takes at most 500"):
+        snapshotter.prepare("deep", (layers * 4)[:501])
+    assert not (tmp_path / "store" / "snapshots" / "twice").exists()
+
+
+def test_a_mount_the_kernel_refuses_names_the_snapshot_and_its_stack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With hoist's own check out of the way, the kernel's refusal of a twice-named dir."""
+    layers = _layers(tmp_path / "layers")
+    monkeypatch.setattr(overlay, "_check_stack", lambda key, lowers: None)
+    with pytest.raises(SnapshotError) as caught:
+        OverlaySnapshotter(tmp_path / "store").prepare("refused", [layers[0], layers[0]])
+    message = str(caught.value)
+    assert "mounting the overlay of snapshot refused over 2 layer dirs" in message
+    assert f"topmost {layers[0]}" in message and "dmesg" in (caught.value.hint or "")
+    assert not (tmp_path / "store" / "snapshots" / "refused").exists()
